@@ -1,0 +1,129 @@
+"""Validated cases: frozen values that the rest of the kit can trust without re-checking."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+
+
+@dataclass(frozen=True)
+class Options:
+    """Layer options shared by the cell, the RNN wrapper and the fused layer."""
+
+    return_sequences: bool = False
+    return_state: bool = False
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    use_bias: bool = True
+
+    def cell_kwargs(self) -> dict[str, Any]:
+        return {"activation": self.activation, "recurrent_activation": self.recurrent_activation,
+                "use_bias": self.use_bias}
+
+    def layer_kwargs(self) -> dict[str, Any]:
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state}
+
+    def oracle_kwargs(self) -> dict[str, Any]:
+        return self.cell_kwargs()
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How an array (inputs or weights) is made: seeded random, a constant, or written out."""
+
+    kind: str = "random"
+    seed: int = 0
+    scale: float | None = None
+    value: float | None = None
+    arrays: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InitialStateSpec:
+    """Where the initial state comes from; ``args`` is the get_initial_state call exactly as spelled."""
+
+    kind: str = "none"
+    seed: int = 0
+    scale: float = 0.5
+    states: tuple[Any, ...] = ()
+    on: str = "cell"
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float
+    rtol: float
+
+    def __str__(self) -> str:
+        return f"atol={self.atol:g}, rtol={self.rtol:g}"
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Which checks run, tolerance overrides and pinned values."""
+
+    checks: tuple[str, ...]
+    tolerance: Mapping[str, float] = field(default_factory=dict)
+    output: Any = None
+    states: tuple[Any, ...] | None = None
+    pinned_tolerance: Tolerance = Tolerance(atol=1e-6, rtol=1e-6)
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A declared, version-conditioned difference; what it expects is a raise or failing checks."""
+
+    reason: str
+    paths: tuple[str, ...]
+    tf: SpecifierSet | None = None
+    keras: SpecifierSet | None = None
+    flavours: tuple[str, ...] | None = None
+    devices: tuple[str, ...] | None = None
+    dtypes: tuple[str, ...] | None = None
+    raises: str | None = None
+    match: str | None = None
+    fails: tuple[str, ...] = ()
+    link: str | None = None
+
+    def describe(self) -> str:
+        what = f"raises {self.raises}" + (f" matching {self.match!r}" if self.match else "") if self.raises \
+            else "fails " + ", ".join(self.fails)
+        conds = [f"{name} {spec}" for name, spec in (("tf", self.tf), ("keras", self.keras)) if spec]
+        conds += [f"{name} in {list(v)}" for name, v in
+                  (("flavour", self.flavours), ("device", self.devices), ("dtype", self.dtypes)) if v]
+        when = f" when {' and '.join(conds)}" if conds else ""
+        return f"{what}{when}: {self.reason}" + (f" ({self.link})" if self.link else "")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case variant: everything needed to build and judge its items."""
+
+    id: str
+    source: Path
+    line: int  # 1-based line of the case's id in its file, 0 if unknown
+    layer: str
+    batch: int
+    timesteps: int
+    features: int
+    units: int
+    options: Options
+    paths: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    devices: tuple[str, ...]
+    inputs: DataSpec
+    weights: DataSpec
+    initial_state: InitialStateSpec
+    expect: Expect
+    divergences: tuple[Divergence, ...] = ()
+    variant: str = ""  # "batch=1-return_sequences=true" for a matrix combination, "" otherwise
+    description: str = ""
+
+    @property
+    def sizes(self) -> str:
+        return f"batch={self.batch}, timesteps={self.timesteps}, features={self.features}, units={self.units}"

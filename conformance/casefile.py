@@ -1,0 +1,263 @@
+"""Case file → validated cases: parse TOML, validate, merge [defaults], expand the matrix.
+
+Everything that can be wrong with a file is found here, at collection, and raised as one
+:class:`CaseFileError` naming the file, the line, the case and the key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import zlib
+from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from conformance import schema
+from conformance.case import Case, DataSpec, Divergence, Expect, InitialStateSpec, Options, Tolerance
+from conformance.errors import CaseFileError
+from conformance.families import family
+from conformance.fields import check
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def load(path: Path) -> list[Case]:
+    """Read one case file; every case variant it defines, or a CaseFileError."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise CaseFileError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(f"not valid TOML: {exc}", path=path) from None
+    try:
+        return [replace(case, source=path) for case in _cases(data, text)]
+    except CaseFileError as exc:
+        raise exc.located(path=path) from None
+
+
+def _cases(data: dict[str, Any], text: str) -> Iterator[Case]:
+    if not isinstance(data.get("case"), list):
+        if "case" in data:
+            raise CaseFileError("'case' must be an array of tables, written [[case]]", key="case")
+        raise CaseFileError("no [[case]] tables: a case file holds [defaults] and one or more [[case]]")
+    lines = _id_lines(text)
+    defaults = data.get("defaults", {})
+    try:
+        check(defaults, schema.DEFAULTS, "defaults")
+    except CaseFileError as exc:
+        raise exc.located(case="[defaults]") from None
+    for key in data:
+        if key not in ("defaults", "case"):
+            raise CaseFileError("unknown top-level key; a case file holds [defaults] and [[case]] tables", key=key)
+    seen: set[str] = set()
+    for index, raw_case in enumerate(data["case"]):
+        case_id = raw_case.get("id") if isinstance(raw_case, dict) else None
+        label = case_id if isinstance(case_id, str) else f"#{index + 1}"
+        line = lines.get(label, 0) or None
+        try:
+            merged = _merge(defaults, raw_case) if isinstance(raw_case, dict) else raw_case
+            check(merged, schema.CASE, "")
+            if case_id in seen:
+                raise CaseFileError("duplicate case id in this file", key="id")
+            seen.add(case_id)
+            yield from _variants(merged, line or 0)
+        except CaseFileError as exc:
+            raise exc.located(case=label, line=line) from None
+
+
+def _id_lines(text: str) -> dict[str, int]:
+    """Line numbers of ``id = "..."`` lines: tomllib keeps none, and errors and reports want them."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = re.match(r"""\s*id\s*=\s*(["'])(.*?)\1""", line)
+        if m:
+            found.setdefault(m.group(2), number)
+    return found
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables (a case's keys win); lists and scalars replace."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _variants(raw: dict[str, Any], line: int) -> Iterator[Case]:
+    matrix = raw.pop("matrix", {})
+    for key in matrix:
+        if key not in schema.MATRIX_KEYS:
+            raise CaseFileError(f"not a matrix key; matrix takes {', '.join(schema.MATRIX_KEYS)}", key=f"matrix.{key}")
+    names = list(matrix)
+    for combo in itertools.product(*(matrix[n] for n in names)):
+        variant = dict(raw)
+        variant["options"] = dict(raw.get("options", {}))
+        for name, value in zip(names, combo):
+            target = variant["options"] if name in schema.OPTIONS.fields else variant  # type: ignore[operator]
+            target[name] = value
+        for i, name in enumerate(names):
+            key = f"options.{name}" if name in schema.OPTIONS.fields else name  # type: ignore[operator]
+            field = schema.OPTIONS.fields[name] if name in schema.OPTIONS.fields else schema.CASE.fields[name]  # type: ignore[index]
+            try:
+                check(combo[i], field, key)
+            except CaseFileError as exc:
+                exc.key = f"matrix.{name}"
+                raise
+        label = "-".join(f"{n}={_fmt(v)}" for n, v in zip(names, combo))
+        yield _build(variant, line, label)
+
+
+def _fmt(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _default_seed(case_id: str, what: str) -> int:
+    """Stable per-case seeds, so two cases of the same sizes do not test the same numbers."""
+    return zlib.crc32(f"{case_id}:{what}".encode())
+
+
+def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
+    case_id = raw["id"]
+    fam = family(raw.get("layer", "lstm"))
+    sizes = {k: raw[k] for k in ("batch", "timesteps", "features", "units")}
+    elements = max(sizes["batch"] * sizes["timesteps"] * max(sizes["features"], sizes["units"]),
+                   fam.gates * sizes["units"] * max(sizes["features"], sizes["units"]))
+    if elements > schema.MAX_ELEMENTS:
+        raise CaseFileError(
+            f"sizes {sizes} make {elements:,} elements in one tensor; the kit refuses more than "
+            f"{schema.MAX_ELEMENTS:,} (they would exhaust memory rather than test anything)",
+            key="batch" if not variant else "matrix",
+        )
+    options = Options(**raw.get("options", {}))
+    inputs = _data_spec(raw.get("inputs", {}), case_id, "inputs", {"array": fam.input_shape(**sizes)}, "inputs")
+    weight_shapes = fam.weight_shapes(sizes["features"], sizes["units"], use_bias=options.use_bias)
+    weights = _data_spec(raw.get("weights", {}), case_id, "weights", weight_shapes, "weights")
+    state_shape = (sizes["batch"], sizes["units"])
+    init = _initial_state(raw.get("initial_state", {}), case_id, fam.n_states, state_shape)
+    expect = _expect(raw.get("expect", {}), options, fam, sizes)
+    divergences = tuple(_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
+    return Case(
+        id=case_id, source=Path(), line=line, layer=fam.name, **sizes, options=options,
+        paths=tuple(raw.get("paths", schema.PATHS)), dtypes=tuple(raw.get("dtypes", ("float32",))),
+        devices=tuple(raw.get("devices", schema.DEVICES)), inputs=inputs, weights=weights,
+        initial_state=init, expect=expect, divergences=divergences, variant=variant,
+        description=raw.get("description", ""),
+    )
+
+
+def _shape_of(value: Any, key: str) -> tuple[int, ...]:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except ValueError:
+        raise CaseFileError("ragged nested list: rows of one level must have the same length", key=key) from None
+    return arr.shape
+
+
+def _require_shape(value: Any, shape: tuple[int, ...], key: str) -> np.ndarray:
+    found = _shape_of(value, key)
+    if found != tuple(shape):
+        raise CaseFileError(f"expected an array of shape {tuple(shape)}, found shape {found}", key=key)
+    return np.asarray(value, dtype=np.float64)
+
+
+def _data_spec(raw: dict[str, Any], case_id: str, what: str, shapes: Mapping[str, tuple[int, ...]],
+               prefix: str) -> DataSpec:
+    kind = raw.get("kind", "random")
+    arrays: dict[str, np.ndarray] = {}
+    if kind == "explicit":
+        for name, shape in shapes.items():
+            if name not in raw:
+                raise CaseFileError(f"missing key: required when kind = 'explicit' (shape {shape})",
+                                    key=f"{prefix}.{name}")
+            arrays[name] = _require_shape(raw[name], shape, f"{prefix}.{name}")
+        for name in raw:
+            if name not in shapes and name != "kind":
+                raise CaseFileError("not used by this layer configuration", key=f"{prefix}.{name}")
+    return DataSpec(kind=kind, seed=raw.get("seed", _default_seed(case_id, what)), scale=raw.get("scale"),
+                    value=raw.get("value"), arrays=arrays)
+
+
+def _initial_state(raw: dict[str, Any], case_id: str, n_states: int, shape: tuple[int, int]) -> InitialStateSpec:
+    kind = raw.get("kind", "none")
+    states: tuple[np.ndarray, ...] = ()
+    if kind == "explicit":
+        if len(raw["states"]) != n_states:
+            raise CaseFileError(f"expected {n_states} state array(s), found {len(raw['states'])}",
+                                key="initial_state.states")
+        states = tuple(_require_shape(s, shape, f"initial_state.states[{i}]") for i, s in enumerate(raw["states"]))
+    for name, value in raw.get("args", {}).items():
+        if isinstance(value, str) and value.startswith("{") and value not in ("{batch}", "{dtype}", "{inputs}"):
+            raise CaseFileError(f"unknown placeholder {value!r}; known: '{{batch}}', '{{dtype}}', '{{inputs}}'",
+                                key=f"initial_state.args.{name}")
+    return InitialStateSpec(kind=kind, seed=raw.get("seed", _default_seed(case_id, "initial_state")),
+                            scale=raw.get("scale", 0.5), states=states, on=raw.get("on", "cell"),
+                            args=dict(raw.get("args", {})))
+
+
+def _expect(raw: dict[str, Any], options: Options, fam: Any, sizes: dict[str, int]) -> Expect:
+    checks = tuple(raw.get("checks", [c for c in schema.CHECKS if c != "values"]))
+    if "output" in raw or "states" in raw:
+        checks = checks if "values" in checks else (*checks, "values")
+    elif "values" in checks:
+        raise CaseFileError("check 'values' needs expect.output or expect.states", key="expect.checks")
+    output = None
+    if "output" in raw:
+        b, t, u = sizes["batch"], sizes["timesteps"], sizes["units"]
+        out_shape = (b, t, u) if options.return_sequences else (b, u)
+        output = _require_shape(raw["output"], out_shape, "expect.output")
+    states = None
+    if "states" in raw:
+        if len(raw["states"]) != fam.n_states:
+            raise CaseFileError(f"expected {fam.n_states} state array(s), found {len(raw['states'])}",
+                                key="expect.states")
+        states = tuple(_require_shape(s, (sizes["batch"], sizes["units"]), f"expect.states[{i}]")
+                       for i, s in enumerate(raw["states"]))
+    return Expect(checks=checks, tolerance=dict(raw.get("tolerance", {})), output=output, states=states,
+                  pinned_tolerance=Tolerance(atol=raw.get("atol", 1e-6), rtol=raw.get("rtol", 1e-6)))
+
+
+def _specifier(raw: dict[str, Any], name: str, key: str) -> SpecifierSet | None:
+    if name not in raw:
+        return None
+    try:
+        return SpecifierSet(raw[name])
+    except InvalidSpecifier:
+        raise CaseFileError(f"not a version specifier: {raw[name]!r} (write e.g. '>=2.16' or '<2.16,>=2.12')",
+                            key=f"{key}.{name}") from None
+
+
+def _divergence(raw: dict[str, Any], index: int) -> Divergence:
+    key = f"divergence[{index}]"
+    if ("raises" in raw) == ("fails" in raw):
+        raise CaseFileError("say exactly one of 'raises' (an exception) or 'fails' (a list of checks)", key=key)
+    if "match" in raw:
+        try:
+            re.compile(raw["match"])
+        except re.error as exc:
+            raise CaseFileError(f"not a regular expression: {exc}", key=f"{key}.match") from None
+    when = raw.get("when", {})
+    return Divergence(
+        reason=raw["reason"], paths=tuple(raw.get("paths", schema.PATHS)),
+        tf=_specifier(when, "tf", f"{key}.when"), keras=_specifier(when, "keras", f"{key}.when"),
+        flavours=tuple(when["flavour"]) if "flavour" in when else None,
+        devices=tuple(when["device"]) if "device" in when else None,
+        dtypes=tuple(when["dtype"]) if "dtype" in when else None,
+        raises=raw.get("raises"), match=raw.get("match"), fails=tuple(raw.get("fails", ())), link=raw.get("link"),
+    )

@@ -1,0 +1,230 @@
+"""The expectations, each judged on its own from one item's observations.
+
+Every check returns a :class:`CheckResult`; an item reports all failing checks together, so one run tells
+everything that is wrong. Problems name the call that produced the value, then the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from conformance.case import Case, Tolerance
+from conformance.compare import compare
+from conformance.data import DTYPE_ROLES
+from conformance.families import FAMILIES
+from conformance.reference import Reference
+from conformance.run import PathRun
+from conformance.tolerance import for_item
+
+
+@dataclass
+class CheckResult:
+    name: str
+    problems: list[str] = field(default_factory=list)
+    not_applicable: str = ""  # why the check had nothing to judge on this item
+    worst: float = 0.0  # largest error / tolerance among the comparisons made
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+    def judge(self, actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str, *,
+              scale_atol: bool = False) -> bool:
+        cmp = compare(actual, expected, tol, what, scale_atol=scale_atol)
+        self.worst = max(self.worst, cmp.worst)
+        if not cmp.ok:
+            self.problems.append(cmp.message)
+        return cmp.ok
+
+
+@dataclass
+class Context:
+    """What every check may look at."""
+
+    case: Case
+    dtype: str
+    run: PathRun
+    ref: Reference
+    values_tol: Tolerance
+    grads_tol: Tolerance
+
+    @property
+    def call(self) -> str:
+        """The main call, as the user would write it (the last layer call the path made)."""
+        calls = [s for s in self.run.steps if s.startswith(("layer(", "for t in"))]
+        return calls[0] if calls else self.run.steps[-1]
+
+
+def shape(ctx: Context) -> CheckResult:
+    r = CheckResult("shape")
+    case, run = ctx.case, ctx.run
+    fam = FAMILIES[case.layer]
+    b, t, u = case.batch, case.timesteps, case.units
+    out_shape = (b, t, u) if case.options.return_sequences else (b, u)
+    if run.path == "manual_loop":
+        got = run.output.shape
+        if got != out_shape:
+            r.problems.append(f"stacked loop output.shape={got}, expected {out_shape} [{ctx.call}]")
+        step = run.cell_step
+        if step is not None:
+            shapes = [a.shape for a in step.arrays]
+            want = [(b, u)] * fam.n_states
+            if step.container == "tensor" or shapes != want:
+                r.problems.append(f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
+                                  f"expected a list/tuple of {fam.n_states} arrays of shape {(b, u)}")
+        return r
+    n_expected = 1 + fam.n_states if case.options.return_state else 1
+    main = run.main
+    if case.options.return_state and (main.container == "tensor" or len(main.arrays) != n_expected):
+        r.problems.append(f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a "
+                          f"list/tuple of {n_expected} (output, {', '.join(fam.state_names)}) for return_state=True")
+        return r
+    if not case.options.return_state and main.container != "tensor":
+        r.problems.append(f"{ctx.call} returned a {main.container}, expected one tensor for return_state=False")
+        return r
+    names = ["output", *fam.state_names]
+    wants = [out_shape] + [(b, u)] * fam.n_states
+    for name, array, want in zip(names, main.arrays, wants):
+        if array.shape != want:
+            r.problems.append(f"{name}.shape={array.shape}, expected {want} [{ctx.call}]")
+    return r
+
+
+def dtype(ctx: Context) -> CheckResult:
+    r = CheckResult("dtype")
+    _feed, variable, compute = DTYPE_ROLES[ctx.dtype]
+    run, fam = ctx.run, FAMILIES[ctx.case.layer]
+    names = ["output", *fam.state_names] if run.path == "manual_loop" or ctx.case.options.return_state else ["output"]
+    for name, got in zip(names, run.main.dtypes):
+        if got != compute:
+            r.problems.append(f"{name}.dtype={got}, expected {compute} (compute dtype of {ctx.dtype}) [{ctx.call}]")
+    for name, got in run.variables.items():
+        if got != variable:
+            r.problems.append(f"cell.{name}.dtype={got}, expected {variable} (variable dtype of {ctx.dtype})")
+    if run.initial_state is not None:
+        for name, got in zip(fam.state_names, run.initial_state.dtypes):
+            if got != compute:
+                r.problems.append(f"get_initial_state()[{name}].dtype={got}, expected {compute} "
+                                  f"[{_initial_state_call(run)}]")
+    return r
+
+
+def _initial_state_call(run: PathRun) -> str:
+    return next((s for s in run.steps if ".get_initial_state(" in s), "get_initial_state")
+
+
+def initial_state(ctx: Context) -> CheckResult:
+    r = CheckResult("initial_state")
+    case, run, ref, tol = ctx.case, ctx.run, ctx.ref, ctx.values_tol
+    fam = FAMILIES[case.layer]
+    if run.initial_state is not None:  # get_initial_state as spelled: the documented structure of zeros
+        got, call = run.initial_state, _initial_state_call(run)
+        shapes = [a.shape for a in got.arrays]
+        want = [(case.batch, case.units)] * fam.n_states
+        if got.container == "tensor" and fam.n_states > 1 or shapes != want:
+            r.problems.append(f"{call} returned {got.container} of shapes {shapes}, expected a list of "
+                              f"{fam.n_states} zero arrays of shape {(case.batch, case.units)} "
+                              f"({', '.join(fam.state_names)})")
+        else:
+            for name, a in zip(fam.state_names, got.arrays):
+                if np.any(a != 0):
+                    r.problems.append(f"{call}[{name}] is not all zeros: {int(np.count_nonzero(a))} of {a.size} "
+                                      f"non-zero, max |value| {np.max(np.abs(a)):.4g}")
+    probes = run.probes
+    if not probes:
+        r.not_applicable = "no probes were run"
+        return r
+    if "none" in probes:
+        none_seq, none_states = probes["none"]
+        zero_seq, zero_states = probes["zeros"]
+        r.judge(none_seq, zero_seq, tol, "output sequence with no initial_state vs with explicit zeros")
+        for name, a, b in zip(fam.state_names, none_states, zero_states):
+            r.judge(a, b, tol, f"final {name} with no initial_state vs with explicit zeros")
+    custom_seq, custom_states = probes["custom"]
+    zero_seq, _ = probes["zeros"]
+    if np.max(np.abs(custom_seq - zero_seq), initial=0.0) <= tol.atol:
+        r.problems.append("a custom initial_state was ignored: the output sequence equals the zero-state run "
+                          f"(max difference {np.max(np.abs(custom_seq - zero_seq), initial=0.0):.3g})")
+    oracle = ref.trace(run.data.custom_state)
+    r.judge(custom_seq, oracle.sequence, tol, "output sequence from a custom initial_state vs oracle")
+    for name, a, b in zip(fam.state_names, custom_states, oracle.states):
+        r.judge(a, b, tol, f"final {name} from a custom initial_state vs oracle")
+    if "chunked" in probes:
+        seq, states, half = probes["chunked"]
+        r.judge(seq, custom_seq, tol, f"outputs of two chunks (steps [0, {half}) then [{half}, "
+                f"{case.timesteps}), final state carried) vs one run over the whole sequence")
+        for name, a, b in zip(fam.state_names, states, custom_states):
+            r.judge(a, b, tol, f"final {name} after two chunks vs one run")
+    return r
+
+
+def gradient(ctx: Context) -> CheckResult:
+    r = CheckResult("gradient")
+    run, ref, tol = ctx.run, ctx.ref, ctx.grads_tol
+    oracle = ref.gradients
+    expected = {"inputs": oracle.inputs,
+                **{f"state.{n}": g for n, g in zip(FAMILIES[ctx.case.layer].state_names, oracle.initial_state)},
+                **oracle.weights}
+    grad_call = "tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])"
+    for name, got in run.grads.items():
+        want = expected[name]
+        label = f"d loss / d {name}"
+        if got is None:
+            r.problems.append(f"{label} is None: no gradient flows from the loss to {name} [{grad_call}]")
+            continue
+        bad = ~np.isfinite(got)
+        if bad.any():
+            r.problems.append(f"{label}: {int(bad.sum())} of {got.size} elements are not finite [{grad_call}]")
+            continue
+        # Non-zero where the math says so: per time step for inputs, per tensor otherwise.
+        axes = tuple(i for i in range(got.ndim) if i != 1) if name == "inputs" else None
+        # Only where the oracle's gradient exceeds the absolute tolerance: below it, zero is within tolerance.
+        floor = tol.atol * max(1.0, float(np.max(np.abs(want), initial=0.0)))
+        want_nz = np.max(np.abs(want), axis=axes) > floor
+        got_nz = np.max(np.abs(got), axis=axes) > 0
+        missing = np.atleast_1d(want_nz & ~got_nz)
+        if missing.any():
+            where = f"at time steps {np.flatnonzero(missing)[:10].tolist()}" if name == "inputs" else "everywhere"
+            r.problems.append(f"{label} is zero {where} where the oracle's is not: the gradient does not reach it")
+            continue
+        r.judge(got, want, tol, f"{label} vs oracle", scale_atol=True)
+    return r
+
+
+def agreement(ctx: Context) -> CheckResult:
+    r = CheckResult("agreement")
+    run, ref, tol = ctx.run, ctx.ref, ctx.values_tol
+    r.judge(run.output, ref.output(), tol, f"output of {ctx.call} vs oracle")
+    for name, got, want in zip(FAMILIES[ctx.case.layer].state_names, run.states or [], ref.main.states):
+        r.judge(got, want, tol, f"final {name} of {ctx.call} vs oracle")
+    return r
+
+
+def values(ctx: Context) -> CheckResult:
+    """Pinned numbers (e.g. published ones) written in the case file."""
+    r = CheckResult("values")
+    expect, run = ctx.case.expect, ctx.run
+    tol = expect.pinned_tolerance
+    if expect.output is not None:
+        r.judge(run.output, expect.output, tol, f"output of {ctx.call} vs expect.output")
+    if expect.states is not None:
+        states = run.states if run.states is not None else run.probes["as_case"][1]
+        for name, got, want in zip(FAMILIES[ctx.case.layer].state_names, states, expect.states):
+            r.judge(got, want, tol, f"final {name} vs expect.states")
+    return r
+
+
+CHECKS: dict[str, Callable[[Context], CheckResult]] = {
+    "shape": shape, "dtype": dtype, "initial_state": initial_state, "gradient": gradient,
+    "agreement": agreement, "values": values,
+}
+
+
+def evaluate(case: Case, dtype_name: str, run: PathRun) -> list[CheckResult]:
+    """Every check the case asks for, on one run."""
+    values_tol, grads_tol = for_item(dtype_name, case.expect.tolerance)
+    ctx = Context(case, dtype_name, run, Reference(case, run.data), values_tol, grads_tol)
+    return [CHECKS[name](ctx) for name in case.expect.checks]

@@ -1,0 +1,85 @@
+"""Case files become pytest items: one per (case variant, path, dtype, device)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import casefile, verdict
+from conformance.case import Case
+from conformance.errors import CaseFileError, ConformanceFailure, KitEnvironmentError
+from conformance.settings import Settings
+
+SETTINGS = pytest.StashKey[Settings]()
+SEEN_IDS = pytest.StashKey[dict[str, Path]]()
+_CASE_HEADER = re.compile(rb"^\s*\[\[\s*case\s*\]\]|^\s*\[\s*defaults\s*\]", re.MULTILINE)
+
+
+def is_case_file(path: Path, settings: Settings) -> bool:
+    """A ``.toml`` under a configured case folder, or any ``.toml`` holding [[case]] or [defaults]."""
+    if path.suffix != ".toml":
+        return False
+    if any(path == p or p in path.parents for p in settings.extra_paths):
+        return True
+    try:
+        return bool(_CASE_HEADER.search(path.read_bytes()))
+    except OSError:
+        return False
+
+
+class CaseFile(pytest.File):
+    def collect(self) -> Iterator[CaseItem]:
+        try:
+            cases = casefile.load(self.path)
+        except CaseFileError as exc:
+            raise self.CollectError(str(exc)) from None
+        seen = self.config.stash.setdefault(SEEN_IDS, {})
+        for case_id, line in {c.id: c.line for c in cases}.items():
+            other = seen.setdefault(case_id, self.path)
+            if other != self.path:
+                raise self.CollectError(str(CaseFileError(
+                    f"case id also defined in {other}; ids must be unique across collected files",
+                    path=self.path, case=case_id, key="id", line=line or None)))
+        settings = self.config.stash[SETTINGS]
+        for case in cases:
+            for path in case.paths:
+                for dtype in case.dtypes:
+                    for device in case.devices:
+                        if device in settings.devices:
+                            yield CaseItem.from_parent(self, case=case, path=path, dtype=dtype, device=device)
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, path: str, dtype: str, device: str, **kwargs: Any) -> None:
+        params = "-".join(p for p in (case.variant, path, dtype, device) if p)
+        super().__init__(name=f"{case.id}[{params}]", **kwargs)
+        self.case, self.rnn_path, self.dtype, self.device = case, path, dtype, device
+        for marker in ("conformance", path, dtype, device, case.layer):
+            self.add_marker(marker)
+        if case.divergences:
+            self.add_marker("known_divergence")
+
+    def runtest(self) -> None:
+        settings = self.config.stash[SETTINGS]
+        outcome = verdict.judge(self.case, self.rnn_path, self.dtype, self.device,
+                                gpu_required=settings.gpu_required)
+        self.user_properties.append(("conformance", outcome.record))
+        if outcome.skip:  # reported at the case's location, as a skip marker would be
+            raise pytest.skip.Exception(outcome.skip, _use_item_location=True)
+        if outcome.status == "xfailed":
+            pytest.xfail(outcome.reason)
+        if outcome.status == "failed":
+            raise ConformanceFailure(outcome.header, list(outcome.problems))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (ConformanceFailure, KitEnvironmentError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.case.line - 1 if self.case.line else None
+        return self.path, line, f"{self.case.id} [{self.name.partition('[')[2].rstrip(']')}]"

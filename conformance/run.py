@@ -1,0 +1,124 @@
+"""Run one item: one path, one dtype, one device; collect every observation the checks need.
+
+The path's layer is built once. The main call (as the case configures it) is made under a GradientTape,
+so shapes, dtypes, agreement and gradients all come from that one call; the initial-state checks add the
+few extra calls on the same layer that they need by definition (zeros vs none, a custom state, two chunks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from conformance.case import Case
+from conformance.data import CaseData, make
+from conformance.paths import RUNNERS, Returned, Runner, returned, to_numpy
+from conformance.tfenv import TFEnv
+
+
+class PathError(Exception):
+    """A Keras call raised: keeps the exception and the call that was being made."""
+
+    def __init__(self, call: str, error: BaseException, steps: list[str]) -> None:
+        super().__init__(f"{call} raised {type(error).__name__}: {error}")
+        self.call, self.error, self.steps = call, error, steps
+
+
+@dataclass
+class PathRun:
+    """Observations of one item; NumPy float64 throughout, dtypes kept as names."""
+
+    path: str
+    device: str
+    kernel: str
+    steps: list[str]
+    data: CaseData
+    main: Returned  # what the configured call returned
+    output: np.ndarray
+    states: list[np.ndarray] | None  # final states as returned (None when the path does not return them)
+    variables: dict[str, str]  # weight name -> variable dtype
+    grads: dict[str, np.ndarray | None]  # "inputs", "state.h", ..., "kernel", ... -> gradient
+    cell_step: Returned | None = None  # manual loop: what cell(x_t, states) returned as its states
+    initial_state: Returned | None = None  # what get_initial_state returned
+    probes: dict[str, Any] = field(default_factory=dict)  # initial-state checks' extra calls
+
+
+def _device_name(device: str) -> str:
+    return "/GPU:0" if device == "gpu" else "/CPU:0"
+
+
+def execute(env: TFEnv, case: Case, path: str, dtype: str, device: str) -> PathRun:
+    """Build the path, make the main call under a tape and the probes the checks ask for."""
+    runner = RUNNERS[path](env, case, dtype, make(case, dtype))
+    try:
+        with env.tf.device(_device_name(device)):
+            return _execute(runner, device)
+    except Exception as exc:
+        raise PathError(runner.last_call, exc, runner.steps) from exc
+
+
+def _execute(r: Runner, device: str) -> PathRun:
+    tf, case, data = r.tf, r.case, r.data
+    r.build()
+    x = r.tensor(data.inputs)
+    init_returned = None
+    if case.initial_state.kind == "get_initial_state":
+        got = r.get_initial_state(x)
+        init_returned = returned(got)
+        init = list(got) if isinstance(got, (list, tuple)) else [got]
+    elif data.initial_state is not None:
+        init = r.states(data.initial_state)
+    else:
+        init = None
+    variables = r.weight_variables()
+    loss_dtype = tf.float64 if r.dtype == "float64" else tf.float32
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        for s in init or []:
+            tape.watch(s)
+        value = r.call(x, init)
+        output, states = r.split(value)
+        loss = tf.reduce_sum(tf.cast(output, loss_dtype) * tf.constant(data.cot_output, loss_dtype))
+        # The loss is the same function on every path: states count only where the layer returns them.
+        for s, cot in zip(states if case.options.return_state else [], data.cot_states):
+            loss += tf.reduce_sum(tf.cast(s, loss_dtype) * tf.constant(cot, loss_dtype))
+    sources = {"inputs": x, **{f"state.{n}": s for n, s in zip(r.family.state_names, init or [])}, **variables}
+    r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")
+    grads = tape.gradient(loss, list(sources.values()))
+    run = PathRun(
+        path=r.name, device=device, kernel=r.kernel(device), steps=r.steps, data=data, main=returned(value),
+        output=to_numpy(output), states=[to_numpy(s) for s in states] if states is not None else None,
+        variables={n: v.dtype.name if hasattr(v.dtype, "name") else str(v.dtype) for n, v in variables.items()},
+        grads={n: None if g is None else to_numpy(tf.convert_to_tensor(g)) for n, g in zip(sources, grads)},
+        cell_step=getattr(r, "step_returned", None), initial_state=init_returned,
+    )
+    if "initial_state" in case.expect.checks or (case.expect.states is not None and states is None):
+        run.probes = _probes(r, x, init)
+    return run
+
+
+def _probes(r: Runner, x: Any, init: list[Any] | None) -> dict[str, Any]:
+    """Extra calls on the same layer: none vs zeros, a custom state, and the state carried over two chunks."""
+    data, t = r.data, r.case.timesteps
+    out: dict[str, Any] = {}
+
+    def probe(inputs: Any, state: list[Any] | None) -> tuple[np.ndarray, list[np.ndarray]]:
+        seq, states = r.probe(inputs, state)
+        return to_numpy(seq), [to_numpy(s) for s in states]
+
+    out["as_case"] = probe(x, init)
+    if r.name != "manual_loop":  # the loop has no "no state": it starts from zeros by construction
+        out["none"] = probe(x, None)
+    zeros = r.states(data.zero_state())
+    out["zeros"] = probe(x, zeros)
+    custom = r.states(data.custom_state)
+    out["custom"] = probe(x, custom)
+    if t >= 2:
+        half = t // 2
+        first_seq, first_states = r.probe(x[:, :half, :], custom)
+        second_seq, second_states = r.probe(x[:, half:, :], list(first_states))
+        out["chunked"] = (np.concatenate([to_numpy(first_seq), to_numpy(second_seq)], axis=1),
+                          [to_numpy(s) for s in second_states], half)
+    return out

@@ -1,0 +1,75 @@
+"""One item, start to end: environment, run, checks, declared divergences → an outcome to report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import tfenv
+from conformance.case import Case
+from conformance.checks import evaluate
+from conformance.divergence import applicable, decide
+from conformance.errors import KitEnvironmentError
+from conformance.run import PathError, PathRun, execute
+
+
+@dataclass
+class ItemOutcome:
+    status: str  # passed | failed | xfailed | skipped
+    header: str = ""
+    reason: str = ""
+    problems: tuple[str, ...] = ()
+    skip: str = ""
+    record: dict[str, Any] = field(default_factory=dict)  # machine-readable facts for results files
+
+
+def header(case: Case, path: str, dtype: str, device: str, env: tfenv.TFEnv, run: PathRun | None,
+           steps: list[str]) -> str:
+    """The first lines of a failure: which case, which path, which environment, which calls."""
+    where = f"{case.source}:{case.line}" if case.line else str(case.source)
+    variant = f" variant {case.variant}" if case.variant else ""
+    opts = case.options
+    lines = [
+        f"case {case.id!r}{variant} · path {path} · dtype {dtype} · device {device}   ({where})",
+        f"  environment: {env.describe()}" + (f"; kernel: {run.kernel}" if run else ""),
+        f"  layer: {case.layer} {case.sizes}; return_sequences={opts.return_sequences}, "
+        f"return_state={opts.return_state}, activation={opts.activation}, "
+        f"recurrent_activation={opts.recurrent_activation}, use_bias={opts.use_bias}; "
+        f"initial_state: {case.initial_state.kind}",
+        "  calls made:",
+        *(f"    {s}" for s in steps),
+    ]
+    return "\n".join(lines)
+
+
+def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool) -> ItemOutcome:
+    """Run the item and decide its outcome; exceptions from TF become findings, kit bugs propagate."""
+    started = time.perf_counter()
+    env = tfenv.load()
+    record: dict[str, Any] = {"case": case.id, "variant": case.variant, "path": path, "dtype": dtype,
+                              "device": device}
+    if device == "gpu" and not env.gpus:
+        if gpu_required:
+            raise KitEnvironmentError("--conformance-devices names gpu, but TensorFlow sees no GPU "
+                                      "(tf.config.list_physical_devices('GPU') is empty)")
+        return ItemOutcome("skipped", skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu "
+                                           "to leave gpu items out)", record=record)
+    declared = applicable(case, path, dtype, device, env)
+    run: PathRun | None = None
+    error: BaseException | None = None
+    try:
+        run = execute(env, case, path, dtype, device)
+        steps, call = run.steps, run.steps[-1]
+        results = evaluate(case, dtype, run)
+    except PathError as exc:
+        steps, call, error, results = exc.steps, exc.call, exc.error, []
+    failed = {r.name: r.problems for r in results if r.failed}
+    outcome = decide(declared, error, call, failed)
+    record.update(
+        outcome=outcome.status, kernel=run.kernel if run else None, reason=outcome.reason,
+        checks={r.name: ("failed" if r.failed else "n/a" if r.not_applicable else "passed") for r in results},
+        worst={r.name: r.worst for r in results if r.worst}, duration=time.perf_counter() - started,
+    )
+    return ItemOutcome(outcome.status, header(case, path, dtype, device, env, run, steps), outcome.reason,
+                       outcome.problems, record=record)
