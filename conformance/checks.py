@@ -137,6 +137,11 @@ def initial_state(ctx: Context) -> CheckResult:
     if not probes:
         r.not_applicable = "no probes were run"
         return r
+    if "error" in probes:
+        call, exc = probes["error"]
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        r.problems.append(f"{call} raised {type(exc).__name__}: {first_line}")
+        return r
     if "none" in probes:
         none_seq, none_states = probes["none"]
         zero_seq, zero_states = probes["zeros"]
