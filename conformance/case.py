@@ -21,8 +21,11 @@ class Options:
     use_bias: bool = True
 
     def cell_kwargs(self) -> dict[str, Any]:
-        return {"activation": self.activation, "recurrent_activation": self.recurrent_activation,
-                "use_bias": self.use_bias}
+        return {
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+            "use_bias": self.use_bias,
+        }
 
     def layer_kwargs(self) -> dict[str, Any]:
         return {"return_sequences": self.return_sequences, "return_state": self.return_state}
@@ -91,11 +94,17 @@ class Divergence:
     link: str | None = None
 
     def describe(self) -> str:
-        what = f"raises {self.raises}" + (f" matching {self.match!r}" if self.match else "") if self.raises \
+        what = (
+            f"raises {self.raises}" + (f" matching {self.match!r}" if self.match else "")
+            if self.raises
             else "fails " + ", ".join(self.fails)
+        )
         conds = [f"{name} {spec}" for name, spec in (("tf", self.tf), ("keras", self.keras)) if spec]
-        conds += [f"{name} in {list(v)}" for name, v in
-                  (("flavour", self.flavours), ("device", self.devices), ("dtype", self.dtypes)) if v]
+        conds += [
+            f"{name} in {list(v)}"
+            for name, v in (("flavour", self.flavours), ("device", self.devices), ("dtype", self.dtypes))
+            if v
+        ]
         when = f" when {' and '.join(conds)}" if conds else ""
         return f"{what}{when}: {self.reason}" + (f" ({self.link})" if self.link else "")
 

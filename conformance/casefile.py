@@ -10,8 +10,8 @@ import itertools
 import re
 import sys
 import zlib
-from dataclasses import replace
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,9 @@ def _cases(data: dict[str, Any], text: str) -> Iterator[Case]:
         raise exc.located(case="[defaults]") from None
     for key in data:
         if key not in ("defaults", "case"):
-            raise CaseFileError("unknown top-level key; a case file holds [defaults] and [[case]] tables", key=key)
+            raise CaseFileError(
+                "unknown top-level key; a case file holds [defaults] and [[case]] tables", key=key
+            )
     seen: set[str] = set()
     for index, raw_case in enumerate(data["case"]):
         case_id = raw_case.get("id") if isinstance(raw_case, dict) else None
@@ -104,7 +106,9 @@ def _variants(raw: dict[str, Any], line: int) -> Iterator[Case]:
     matrix = raw.pop("matrix", {})
     for key in matrix:
         if key not in schema.MATRIX_KEYS:
-            raise CaseFileError(f"not a matrix key; matrix takes {', '.join(schema.MATRIX_KEYS)}", key=f"matrix.{key}")
+            raise CaseFileError(
+                f"not a matrix key; matrix takes {', '.join(schema.MATRIX_KEYS)}", key=f"matrix.{key}"
+            )
     names = list(matrix)
     for combo in itertools.product(*(matrix[n] for n in names)):
         variant = dict(raw)
@@ -137,8 +141,10 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
     case_id = raw["id"]
     fam = family(raw.get("layer", "lstm"))
     sizes = {k: raw[k] for k in ("batch", "timesteps", "features", "units")}
-    elements = max(sizes["batch"] * sizes["timesteps"] * max(sizes["features"], sizes["units"]),
-                   fam.gates * sizes["units"] * max(sizes["features"], sizes["units"]))
+    elements = max(
+        sizes["batch"] * sizes["timesteps"] * max(sizes["features"], sizes["units"]),
+        fam.gates * sizes["units"] * max(sizes["features"], sizes["units"]),
+    )
     if elements > schema.MAX_ELEMENTS:
         raise CaseFileError(
             f"sizes {sizes} make {elements:,} elements in one tensor; the kit refuses more than "
@@ -146,7 +152,9 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             key="batch" if not variant else "matrix",
         )
     options = Options(**raw.get("options", {}))
-    inputs = _data_spec(raw.get("inputs", {}), case_id, "inputs", {"array": fam.input_shape(**sizes)}, "inputs")
+    inputs = _data_spec(
+        raw.get("inputs", {}), case_id, "inputs", {"array": fam.input_shape(**sizes)}, "inputs"
+    )
     weight_shapes = fam.weight_shapes(sizes["features"], sizes["units"], use_bias=options.use_bias)
     weights = _data_spec(raw.get("weights", {}), case_id, "weights", weight_shapes, "weights")
     state_shape = (sizes["batch"], sizes["units"])
@@ -154,10 +162,21 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
     expect = _expect(raw.get("expect", {}), options, fam, sizes)
     divergences = tuple(_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     return Case(
-        id=case_id, source=Path(), line=line, layer=fam.name, **sizes, options=options,
-        paths=tuple(raw.get("paths", schema.PATHS)), dtypes=tuple(raw.get("dtypes", ("float32",))),
-        devices=tuple(raw.get("devices", schema.DEVICES)), inputs=inputs, weights=weights,
-        initial_state=init, expect=expect, divergences=divergences, variant=variant,
+        id=case_id,
+        source=Path(),
+        line=line,
+        layer=fam.name,
+        **sizes,
+        options=options,
+        paths=tuple(raw.get("paths", schema.PATHS)),
+        dtypes=tuple(raw.get("dtypes", ("float32",))),
+        devices=tuple(raw.get("devices", schema.DEVICES)),
+        inputs=inputs,
+        weights=weights,
+        initial_state=init,
+        expect=expect,
+        divergences=divergences,
+        variant=variant,
         description=raw.get("description", ""),
     )
 
@@ -166,7 +185,9 @@ def _shape_of(value: Any, key: str) -> tuple[int, ...]:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except ValueError:
-        raise CaseFileError("ragged nested list: rows of one level must have the same length", key=key) from None
+        raise CaseFileError(
+            "ragged nested list: rows of one level must have the same length", key=key
+        ) from None
     return arr.shape
 
 
@@ -177,38 +198,61 @@ def _require_shape(value: Any, shape: tuple[int, ...], key: str) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _data_spec(raw: dict[str, Any], case_id: str, what: str, shapes: Mapping[str, tuple[int, ...]],
-               prefix: str) -> DataSpec:
+def _data_spec(
+    raw: dict[str, Any], case_id: str, what: str, shapes: Mapping[str, tuple[int, ...]], prefix: str
+) -> DataSpec:
     kind = raw.get("kind", "random")
     arrays: dict[str, np.ndarray] = {}
     if kind == "explicit":
         for name, shape in shapes.items():
             if name not in raw:
-                raise CaseFileError(f"missing key: required when kind = 'explicit' (shape {shape})",
-                                    key=f"{prefix}.{name}")
+                raise CaseFileError(
+                    f"missing key: required when kind = 'explicit' (shape {shape})", key=f"{prefix}.{name}"
+                )
             arrays[name] = _require_shape(raw[name], shape, f"{prefix}.{name}")
         for name in raw:
             if name not in shapes and name != "kind":
                 raise CaseFileError("not used by this layer configuration", key=f"{prefix}.{name}")
-    return DataSpec(kind=kind, seed=raw.get("seed", _default_seed(case_id, what)), scale=raw.get("scale"),
-                    value=raw.get("value"), arrays=arrays)
+    return DataSpec(
+        kind=kind,
+        seed=raw.get("seed", _default_seed(case_id, what)),
+        scale=raw.get("scale"),
+        value=raw.get("value"),
+        arrays=arrays,
+    )
 
 
-def _initial_state(raw: dict[str, Any], case_id: str, n_states: int, shape: tuple[int, int]) -> InitialStateSpec:
+def _initial_state(
+    raw: dict[str, Any], case_id: str, n_states: int, shape: tuple[int, int]
+) -> InitialStateSpec:
     kind = raw.get("kind", "none")
     states: tuple[np.ndarray, ...] = ()
     if kind == "explicit":
         if len(raw["states"]) != n_states:
-            raise CaseFileError(f"expected {n_states} state array(s), found {len(raw['states'])}",
-                                key="initial_state.states")
-        states = tuple(_require_shape(s, shape, f"initial_state.states[{i}]") for i, s in enumerate(raw["states"]))
+            raise CaseFileError(
+                f"expected {n_states} state array(s), found {len(raw['states'])}", key="initial_state.states"
+            )
+        states = tuple(
+            _require_shape(s, shape, f"initial_state.states[{i}]") for i, s in enumerate(raw["states"])
+        )
     for name, value in raw.get("args", {}).items():
-        if isinstance(value, str) and value.startswith("{") and value not in ("{batch}", "{dtype}", "{inputs}"):
-            raise CaseFileError(f"unknown placeholder {value!r}; known: '{{batch}}', '{{dtype}}', '{{inputs}}'",
-                                key=f"initial_state.args.{name}")
-    return InitialStateSpec(kind=kind, seed=raw.get("seed", _default_seed(case_id, "initial_state")),
-                            scale=raw.get("scale", 0.5), states=states, on=raw.get("on", "cell"),
-                            args=dict(raw.get("args", {})))
+        if (
+            isinstance(value, str)
+            and value.startswith("{")
+            and value not in ("{batch}", "{dtype}", "{inputs}")
+        ):
+            raise CaseFileError(
+                f"unknown placeholder {value!r}; known: '{{batch}}', '{{dtype}}', '{{inputs}}'",
+                key=f"initial_state.args.{name}",
+            )
+    return InitialStateSpec(
+        kind=kind,
+        seed=raw.get("seed", _default_seed(case_id, "initial_state")),
+        scale=raw.get("scale", 0.5),
+        states=states,
+        on=raw.get("on", "cell"),
+        args=dict(raw.get("args", {})),
+    )
 
 
 def _expect(raw: dict[str, Any], options: Options, fam: Any, sizes: dict[str, int]) -> Expect:
@@ -225,12 +269,20 @@ def _expect(raw: dict[str, Any], options: Options, fam: Any, sizes: dict[str, in
     states = None
     if "states" in raw:
         if len(raw["states"]) != fam.n_states:
-            raise CaseFileError(f"expected {fam.n_states} state array(s), found {len(raw['states'])}",
-                                key="expect.states")
-        states = tuple(_require_shape(s, (sizes["batch"], sizes["units"]), f"expect.states[{i}]")
-                       for i, s in enumerate(raw["states"]))
-    return Expect(checks=checks, tolerance=dict(raw.get("tolerance", {})), output=output, states=states,
-                  pinned_tolerance=Tolerance(atol=raw.get("atol", 1e-6), rtol=raw.get("rtol", 1e-6)))
+            raise CaseFileError(
+                f"expected {fam.n_states} state array(s), found {len(raw['states'])}", key="expect.states"
+            )
+        states = tuple(
+            _require_shape(s, (sizes["batch"], sizes["units"]), f"expect.states[{i}]")
+            for i, s in enumerate(raw["states"])
+        )
+    return Expect(
+        checks=checks,
+        tolerance=dict(raw.get("tolerance", {})),
+        output=output,
+        states=states,
+        pinned_tolerance=Tolerance(atol=raw.get("atol", 1e-6), rtol=raw.get("rtol", 1e-6)),
+    )
 
 
 def _specifier(raw: dict[str, Any], name: str, key: str) -> SpecifierSet | None:
@@ -239,14 +291,18 @@ def _specifier(raw: dict[str, Any], name: str, key: str) -> SpecifierSet | None:
     try:
         return SpecifierSet(raw[name])
     except InvalidSpecifier:
-        raise CaseFileError(f"not a version specifier: {raw[name]!r} (write e.g. '>=2.16' or '<2.16,>=2.12')",
-                            key=f"{key}.{name}") from None
+        raise CaseFileError(
+            f"not a version specifier: {raw[name]!r} (write e.g. '>=2.16' or '<2.16,>=2.12')",
+            key=f"{key}.{name}",
+        ) from None
 
 
 def _divergence(raw: dict[str, Any], index: int) -> Divergence:
     key = f"divergence[{index}]"
     if ("raises" in raw) == ("fails" in raw):
-        raise CaseFileError("say exactly one of 'raises' (an exception) or 'fails' (a list of checks)", key=key)
+        raise CaseFileError(
+            "say exactly one of 'raises' (an exception) or 'fails' (a list of checks)", key=key
+        )
     if "match" in raw:
         try:
             re.compile(raw["match"])
@@ -254,10 +310,15 @@ def _divergence(raw: dict[str, Any], index: int) -> Divergence:
             raise CaseFileError(f"not a regular expression: {exc}", key=f"{key}.match") from None
     when = raw.get("when", {})
     return Divergence(
-        reason=raw["reason"], paths=tuple(raw.get("paths", schema.PATHS)),
-        tf=_specifier(when, "tf", f"{key}.when"), keras=_specifier(when, "keras", f"{key}.when"),
+        reason=raw["reason"],
+        paths=tuple(raw.get("paths", schema.PATHS)),
+        tf=_specifier(when, "tf", f"{key}.when"),
+        keras=_specifier(when, "keras", f"{key}.when"),
         flavours=tuple(when["flavour"]) if "flavour" in when else None,
         devices=tuple(when["device"]) if "device" in when else None,
         dtypes=tuple(when["dtype"]) if "dtype" in when else None,
-        raises=raw.get("raises"), match=raw.get("match"), fails=tuple(raw.get("fails", ())), link=raw.get("link"),
+        raises=raw.get("raises"),
+        match=raw.get("match"),
+        fails=tuple(raw.get("fails", ())),
+        link=raw.get("link"),
     )

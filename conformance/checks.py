@@ -31,8 +31,9 @@ class CheckResult:
     def failed(self) -> bool:
         return bool(self.problems)
 
-    def judge(self, actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str, *,
-              scale_atol: bool = False) -> bool:
+    def judge(
+        self, actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str, *, scale_atol: bool = False
+    ) -> bool:
         cmp = compare(actual, expected, tol, what, scale_atol=scale_atol)
         self.worst = max(self.worst, cmp.worst)
         if not cmp.ok:
@@ -73,17 +74,23 @@ def shape(ctx: Context) -> CheckResult:
             shapes = [a.shape for a in step.arrays]
             want = [(b, u)] * fam.n_states
             if step.container == "tensor" or shapes != want:
-                r.problems.append(f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
-                                  f"expected a list/tuple of {fam.n_states} arrays of shape {(b, u)}")
+                r.problems.append(
+                    f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
+                    f"expected a list/tuple of {fam.n_states} arrays of shape {(b, u)}"
+                )
         return r
     n_expected = 1 + fam.n_states if case.options.return_state else 1
     main = run.main
     if case.options.return_state and (main.container == "tensor" or len(main.arrays) != n_expected):
-        r.problems.append(f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a "
-                          f"list/tuple of {n_expected} (output, {', '.join(fam.state_names)}) for return_state=True")
+        r.problems.append(
+            f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a "
+            f"list/tuple of {n_expected} (output, {', '.join(fam.state_names)}) for return_state=True"
+        )
         return r
     if not case.options.return_state and main.container != "tensor":
-        r.problems.append(f"{ctx.call} returned a {main.container}, expected one tensor for return_state=False")
+        r.problems.append(
+            f"{ctx.call} returned a {main.container}, expected one tensor for return_state=False"
+        )
         return r
     names = ["output", *fam.state_names]
     wants = [out_shape] + [(b, u)] * fam.n_states
@@ -97,18 +104,26 @@ def dtype(ctx: Context) -> CheckResult:
     r = CheckResult("dtype")
     _feed, variable, compute = DTYPE_ROLES[ctx.dtype]
     run, fam = ctx.run, FAMILIES[ctx.case.layer]
-    names = ["output", *fam.state_names] if run.path == "manual_loop" or ctx.case.options.return_state else ["output"]
+    names = (
+        ["output", *fam.state_names]
+        if run.path == "manual_loop" or ctx.case.options.return_state
+        else ["output"]
+    )
     for name, got in zip(names, run.main.dtypes):
         if got != compute:
-            r.problems.append(f"{name}.dtype={got}, expected {compute} (compute dtype of {ctx.dtype}) [{ctx.call}]")
+            r.problems.append(
+                f"{name}.dtype={got}, expected {compute} (compute dtype of {ctx.dtype}) [{ctx.call}]"
+            )
     for name, got in run.variables.items():
         if got != variable:
             r.problems.append(f"cell.{name}.dtype={got}, expected {variable} (variable dtype of {ctx.dtype})")
     if run.initial_state is not None:
         for name, got in zip(fam.state_names, run.initial_state.dtypes):
             if got != compute:
-                r.problems.append(f"get_initial_state()[{name}].dtype={got}, expected {compute} "
-                                  f"[{_initial_state_call(run)}]")
+                r.problems.append(
+                    f"get_initial_state()[{name}].dtype={got}, expected {compute} "
+                    f"[{_initial_state_call(run)}]"
+                )
     return r
 
 
@@ -124,15 +139,19 @@ def initial_state(ctx: Context) -> CheckResult:
         got, call = run.initial_state, _initial_state_call(run)
         shapes = [a.shape for a in got.arrays]
         want = [(case.batch, case.units)] * fam.n_states
-        if got.container == "tensor" and fam.n_states > 1 or shapes != want:
-            r.problems.append(f"{call} returned {got.container} of shapes {shapes}, expected a list of "
-                              f"{fam.n_states} zero arrays of shape {(case.batch, case.units)} "
-                              f"({', '.join(fam.state_names)})")
+        if (got.container == "tensor" and fam.n_states > 1) or shapes != want:
+            r.problems.append(
+                f"{call} returned {got.container} of shapes {shapes}, expected a list of "
+                f"{fam.n_states} zero arrays of shape {(case.batch, case.units)} "
+                f"({', '.join(fam.state_names)})"
+            )
         else:
             for name, a in zip(fam.state_names, got.arrays):
                 if np.any(a != 0):
-                    r.problems.append(f"{call}[{name}] is not all zeros: {int(np.count_nonzero(a))} of {a.size} "
-                                      f"non-zero, max |value| {np.max(np.abs(a)):.4g}")
+                    r.problems.append(
+                        f"{call}[{name}] is not all zeros: {int(np.count_nonzero(a))} of {a.size} "
+                        f"non-zero, max |value| {np.max(np.abs(a)):.4g}"
+                    )
     probes = run.probes
     if not probes:
         r.not_applicable = "no probes were run"
@@ -151,16 +170,23 @@ def initial_state(ctx: Context) -> CheckResult:
     custom_seq, custom_states = probes["custom"]
     zero_seq, _ = probes["zeros"]
     if np.max(np.abs(custom_seq - zero_seq), initial=0.0) <= tol.atol:
-        r.problems.append("a custom initial_state was ignored: the output sequence equals the zero-state run "
-                          f"(max difference {np.max(np.abs(custom_seq - zero_seq), initial=0.0):.3g})")
+        r.problems.append(
+            "a custom initial_state was ignored: the output sequence equals the zero-state run "
+            f"(max difference {np.max(np.abs(custom_seq - zero_seq), initial=0.0):.3g})"
+        )
     oracle = ref.trace(run.data.custom_state)
     r.judge(custom_seq, oracle.sequence, tol, "output sequence from a custom initial_state vs oracle")
     for name, a, b in zip(fam.state_names, custom_states, oracle.states):
         r.judge(a, b, tol, f"final {name} from a custom initial_state vs oracle")
     if "chunked" in probes:
         seq, states, half = probes["chunked"]
-        r.judge(seq, custom_seq, tol, f"outputs of two chunks (steps [0, {half}) then [{half}, "
-                f"{case.timesteps}), final state carried) vs one run over the whole sequence")
+        r.judge(
+            seq,
+            custom_seq,
+            tol,
+            f"outputs of two chunks (steps [0, {half}) then [{half}, "
+            f"{case.timesteps}), final state carried) vs one run over the whole sequence",
+        )
         for name, a, b in zip(fam.state_names, states, custom_states):
             r.judge(a, b, tol, f"final {name} after two chunks vs one run")
     return r
@@ -169,10 +195,15 @@ def initial_state(ctx: Context) -> CheckResult:
 def gradient(ctx: Context) -> CheckResult:
     r = CheckResult("gradient")
     run, ref, tol = ctx.run, ctx.ref, ctx.grads_tol
+    if not run.grads:
+        r.not_applicable = "the call returned tensors of the wrong shape (see shape): no loss to differentiate"
+        return r
     oracle = ref.gradients
-    expected = {"inputs": oracle.inputs,
-                **{f"state.{n}": g for n, g in zip(FAMILIES[ctx.case.layer].state_names, oracle.initial_state)},
-                **oracle.weights}
+    expected = {
+        "inputs": oracle.inputs,
+        **{f"state.{n}": g for n, g in zip(FAMILIES[ctx.case.layer].state_names, oracle.initial_state)},
+        **oracle.weights,
+    }
     grad_call = "tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])"
     for name, got in run.grads.items():
         want = expected[name]
@@ -182,7 +213,9 @@ def gradient(ctx: Context) -> CheckResult:
             continue
         bad = ~np.isfinite(got)
         if bad.any():
-            r.problems.append(f"{label}: {int(bad.sum())} of {got.size} elements are not finite [{grad_call}]")
+            r.problems.append(
+                f"{label}: {int(bad.sum())} of {got.size} elements are not finite [{grad_call}]"
+            )
             continue
         # Non-zero where the math says so: per time step for inputs, per tensor otherwise.
         axes = tuple(i for i in range(got.ndim) if i != 1) if name == "inputs" else None
@@ -192,8 +225,12 @@ def gradient(ctx: Context) -> CheckResult:
         got_nz = np.max(np.abs(got), axis=axes) > 0
         missing = np.atleast_1d(want_nz & ~got_nz)
         if missing.any():
-            where = f"at time steps {np.flatnonzero(missing)[:10].tolist()}" if name == "inputs" else "everywhere"
-            r.problems.append(f"{label} is zero {where} where the oracle's is not: the gradient does not reach it")
+            where = (
+                f"at time steps {np.flatnonzero(missing)[:10].tolist()}" if name == "inputs" else "everywhere"
+            )
+            r.problems.append(
+                f"{label} is zero {where} where the oracle's is not: the gradient does not reach it"
+            )
             continue
         r.judge(got, want, tol, f"{label} vs oracle", scale_atol=True)
     return r
@@ -223,8 +260,12 @@ def values(ctx: Context) -> CheckResult:
 
 
 CHECKS: dict[str, Callable[[Context], CheckResult]] = {
-    "shape": shape, "dtype": dtype, "initial_state": initial_state, "gradient": gradient,
-    "agreement": agreement, "values": values,
+    "shape": shape,
+    "dtype": dtype,
+    "initial_state": initial_state,
+    "gradient": gradient,
+    "agreement": agreement,
+    "values": values,
 }
 
 

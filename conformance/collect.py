@@ -41,9 +41,17 @@ class CaseFile(pytest.File):
         for case_id, line in {c.id: c.line for c in cases}.items():
             other = seen.setdefault(case_id, self.path)
             if other != self.path:
-                raise self.CollectError(str(CaseFileError(
-                    f"case id also defined in {other}; ids must be unique across collected files",
-                    path=self.path, case=case_id, key="id", line=line or None)))
+                raise self.CollectError(
+                    str(
+                        CaseFileError(
+                            f"case id also defined in {other}; ids must be unique across collected files",
+                            path=self.path,
+                            case=case_id,
+                            key="id",
+                            line=line or None,
+                        )
+                    )
+                )
         settings = self.config.stash[SETTINGS]
         for case in cases:
             for path in case.paths:
@@ -65,8 +73,9 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS]
-        outcome = verdict.judge(self.case, self.rnn_path, self.dtype, self.device,
-                                gpu_required=settings.gpu_required)
+        outcome = verdict.judge(
+            self.case, self.rnn_path, self.dtype, self.device, gpu_required=settings.gpu_required
+        )
         self.user_properties.append(("conformance", outcome.record))
         if outcome.skip:  # reported at the case's location, as a skip marker would be
             raise pytest.skip.Exception(outcome.skip, _use_item_location=True)

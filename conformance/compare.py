@@ -24,8 +24,9 @@ class Comparison:
         return not self.message
 
 
-def compare(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str, *,
-            scale_atol: bool = False) -> Comparison:
+def compare(
+    actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str, *, scale_atol: bool = False
+) -> Comparison:
     """Compare two arrays; the message names ``what``, the tolerance, then the numbers.
 
     With ``scale_atol`` the absolute tolerance is multiplied by ``max(1, max|expected|)`` (gradients).
@@ -46,20 +47,34 @@ def compare(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, what: str,
     if count == 0:
         return Comparison(what, worst, "")
     total = actual.size
-    tol_text = f"atol={atol:.3g}" + (f" (={tol.atol:g}*max|expected|)" if scale_atol else "") + f", rtol={tol.rtol:g}"
+    tol_text = (
+        f"atol={atol:.3g}"
+        + (f" (={tol.atol:g}*max|expected|)" if scale_atol else "")
+        + f", rtol={tol.rtol:g}"
+    )
     finite = np.isfinite(actual)
     lines = [f"{what}: {count} of {total} elements differ ({100.0 * count / total:.1f}%) beyond {tol_text}"]
     if not finite.all():
-        lines.append(f"  non-finite values: {int((~finite).sum())} (NaN {int(np.isnan(actual).sum())}, "
-                     f"inf {int(np.isinf(actual).sum())})")
+        lines.append(
+            f"  non-finite values: {int((~finite).sum())} (NaN {int(np.isnan(actual).sum())}, "
+            f"inf {int(np.isinf(actual).sum())})"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = err / np.abs(expected)
-    idx = np.unravel_index(int(np.nanargmax(np.where(np.isnan(err), np.inf, err))), err.shape) if err.size else ()
-    lines.append(f"  max abs error {float(np.nanmax(err)):.4g} at {tuple(int(i) for i in idx)}: "
-                 f"got {actual[idx]:.7g}, expected {expected[idx]:.7g}")
+    idx = (
+        np.unravel_index(int(np.nanargmax(np.where(np.isnan(err), np.inf, err))), err.shape)
+        if err.size
+        else ()
+    )
+    lines.append(
+        f"  max abs error {float(np.nanmax(err)):.4g} at {tuple(int(i) for i in idx)}: "
+        f"got {actual[idx]:.7g}, expected {expected[idx]:.7g}"
+    )
     finite_rel = rel[np.isfinite(rel)]
     if finite_rel.size:
-        lines.append(f"  max rel error {float(finite_rel.max()):.4g}; mean abs error {float(np.nanmean(err)):.4g}")
+        lines.append(
+            f"  max rel error {float(finite_rel.max()):.4g}; mean abs error {float(np.nanmean(err)):.4g}"
+        )
     lines.append(f"  largest error / tolerance: {worst:.3g}")
     first = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)[:MAX_INDICES]]
     more = f" (+{count - len(first)} more)" if count > len(first) else ""

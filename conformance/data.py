@@ -55,7 +55,9 @@ class CaseData:
 
     inputs: np.ndarray
     weights: dict[str, np.ndarray]
-    initial_state: tuple[np.ndarray, ...] | None  # None: the path is called without one (zeros for the oracle)
+    initial_state: (
+        tuple[np.ndarray, ...] | None
+    )  # None: the path is called without one (zeros for the oracle)
     custom_state: tuple[np.ndarray, ...]  # a seeded non-zero state for the initial-state checks
     cot_output: np.ndarray
     cot_states: tuple[np.ndarray, ...]
@@ -71,7 +73,9 @@ def make(case: Case, dtype: str) -> CaseData:
     b, t, f, u = case.batch, case.timesteps, case.features, case.units
     inputs = round_to(_make(case.inputs, "array", (b, t, f), 1.0, "inputs"), feed)
     shapes = fam.weight_shapes(f, u, use_bias=case.options.use_bias)
-    weights = {n: round_to(_make(case.weights, n, s, 1.0 / np.sqrt(u), n), variable) for n, s in shapes.items()}
+    weights = {
+        n: round_to(_make(case.weights, n, s, 1.0 / np.sqrt(u), n), variable) for n, s in shapes.items()
+    }
     init = case.initial_state
     rng = np.random.default_rng([init.seed, 1])
     custom = tuple(round_to(rng.uniform(-init.scale, init.scale, (b, u)), feed) for _ in fam.state_names)

@@ -37,7 +37,9 @@ def applicable(case: Case, path: str, dtype: str, device: str, env: TFEnv) -> li
 
 def raised_matches(d: Divergence, error: BaseException) -> bool:
     """Does ``error`` match a ``raises`` declaration (class name anywhere in its MRO, plus the regex)?"""
-    names = {c.__name__ for c in type(error).__mro__} | {f"{c.__module__}.{c.__name__}" for c in type(error).__mro__}
+    names = {c.__name__ for c in type(error).__mro__} | {
+        f"{c.__module__}.{c.__name__}" for c in type(error).__mro__
+    }
     if d.raises not in names:
         return False
     return d.match is None or re.search(d.match, str(error)) is not None
@@ -52,8 +54,12 @@ class Outcome:
     problems: tuple[str, ...] = ()
 
 
-def decide(divergences: Sequence[Divergence], error: BaseException | None, call: str,
-           failed_checks: dict[str, list[str]]) -> Outcome:
+def decide(
+    divergences: Sequence[Divergence],
+    error: BaseException | None,
+    call: str,
+    failed_checks: dict[str, list[str]],
+) -> Outcome:
     """Combine what happened (an exception, or failed checks) with what was declared."""
     raising = [d for d in divergences if d.raises]
     failing = [d for d in divergences if d.fails]
@@ -65,16 +71,21 @@ def decide(divergences: Sequence[Divergence], error: BaseException | None, call:
         if raising:
             said += "\n  declared instead: " + "; ".join(d.describe() for d in raising)
         return Outcome("failed", problems=(said,))
-    problems = [f"known divergence is gone: declared that this item {d.describe()}, but {call} returned normally. "
-                "Remove or narrow the declaration." for d in raising]
+    problems = [
+        f"known divergence is gone: declared that this item {d.describe()}, but {call} returned normally. "
+        "Remove or narrow the declaration."
+        for d in raising
+    ]
     declared = {name: d for d in failing for name in d.fails}
     for name, msgs in failed_checks.items():
         if name not in declared:
             problems.extend(f"[{name}] {m}" for m in msgs)
     for name, d in declared.items():
         if name not in failed_checks:
-            problems.append(f"known divergence is gone: check {name!r} was declared to fail ({d.describe()}) "
-                            "but passed. Remove or narrow the declaration.")
+            problems.append(
+                f"known divergence is gone: check {name!r} was declared to fail ({d.describe()}) "
+                "but passed. Remove or narrow the declaration."
+            )
     if problems:
         return Outcome("failed", problems=tuple(problems))
     if declared:

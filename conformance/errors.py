@@ -25,7 +25,9 @@ class CaseFileError(Exception):
         self.key = key
         self.line = line
 
-    def located(self, *, path: Path | None = None, case: str | None = None, line: int | None = None) -> CaseFileError:
+    def located(
+        self, *, path: Path | None = None, case: str | None = None, line: int | None = None
+    ) -> CaseFileError:
         """Fill in where the error happened, keeping what a deeper level already knew."""
         self.path = self.path or path
         self.case = self.case or case

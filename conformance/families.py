@@ -27,7 +27,9 @@ class Family:
     def input_shape(self, batch: int, timesteps: int, features: int, units: int) -> tuple[int, int, int]:
         return (batch, timesteps, features)
 
-    def weight_shapes(self, features: int, units: int, *, use_bias: bool = True) -> dict[str, tuple[int, ...]]:
+    def weight_shapes(
+        self, features: int, units: int, *, use_bias: bool = True
+    ) -> dict[str, tuple[int, ...]]:
         """Keras's weight order and shapes (the order ``set_weights`` takes)."""
         shapes: dict[str, tuple[int, ...]] = {
             "kernel": (features, self.gates * units),

@@ -74,8 +74,13 @@ def expected(f: Field) -> str:
         return f"a list of {expected(f.items)}"
     if f.kind == "ndarray":
         return "a number or a nested list of numbers"
-    noun = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
-            "table": "a table"}[f.kind]
+    noun = {
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+        "table": "a table",
+    }[f.kind]
     if f.minimum is not None and f.maximum is not None:
         noun += f" from {f.minimum:g} to {f.maximum:g}"
     elif f.minimum is not None:
@@ -236,10 +241,12 @@ def to_json_schema(f: Field) -> dict[str, Any]:
             conditions = []
             for selector, by_value in f.requires.items():
                 for sel_value, names in by_value.items():
-                    conditions.append({
-                        "if": {"properties": {selector: {"const": sel_value}}, "required": [selector]},
-                        "then": {"required": list(names)},
-                    })
+                    conditions.append(
+                        {
+                            "if": {"properties": {selector: {"const": sel_value}}, "required": [selector]},
+                            "then": {"required": list(names)},
+                        }
+                    )
             for name, by_selector in f.only_with.items():
                 for selector, allowed in by_selector.items():
                     then: dict[str, Any] = {"properties": {selector: {"enum": list(allowed)}}}

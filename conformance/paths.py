@@ -76,8 +76,10 @@ class Runner:
         return self.steps[-1] if self.steps else "(before any call)"
 
     def tensor(self, values: np.ndarray) -> Any:
-        return self.tf.constant(np.asarray(values, dtype=np.float32 if self.feed_dtype == "bfloat16" else
-                                           self.feed_dtype), dtype=self.feed_dtype)
+        return self.tf.constant(
+            np.asarray(values, dtype=np.float32 if self.feed_dtype == "bfloat16" else self.feed_dtype),
+            dtype=self.feed_dtype,
+        )
 
     def states(self, arrays: Sequence[np.ndarray]) -> list[Any]:
         return [self.tensor(a) for a in arrays]
@@ -127,10 +129,9 @@ class Runner:
 
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:
         """(output, states or None) from what ``call`` returned."""
-        if self.case.options.return_state:
-            items = list(value)
-            return items[0], items[1:]
-        return value, None
+        if self.case.options.return_state and isinstance(value, (list, tuple)):
+            return value[0], list(value[1:])
+        return value, None  # a missing state list is the shape check's finding
 
 
 class ManualLoop(Runner):
@@ -155,7 +156,9 @@ class ManualLoop(Runner):
         for t in range(x.shape[1]):
             result = self.cell(x[:, t, :], states)
             if self.step_returned is None:
-                self.step_returned = returned(result[1]) if isinstance(result, (list, tuple)) else returned(result)
+                self.step_returned = (
+                    returned(result[1]) if isinstance(result, (list, tuple)) else returned(result)
+                )
             output, states = result
             states = list(states) if isinstance(states, (list, tuple)) else [states]
             outputs.append(output)
@@ -174,8 +177,9 @@ class ManualLoop(Runner):
         return self.tf.stack(outputs, axis=1), states
 
     def layer_for_initial_state(self) -> Any:
-        raise TypeError("the manual loop has no layer: get_initial_state on = 'layer' needs rnn_wrapper or "
-                        "fused_layer")
+        raise TypeError(
+            "the manual loop has no layer: get_initial_state on = 'layer' needs rnn_wrapper or fused_layer"
+        )
 
     def kernel(self, device: str) -> str:
         return f"python loop over {self.family.cell_class}.call"
@@ -236,7 +240,9 @@ class FusedLayer(_LayerRunner):
 
     def _new_layer(self, **layer_kwargs: Any) -> Any:
         kwargs = {**self.case.options.cell_kwargs(), **layer_kwargs, "dtype": self.dtype}
-        self.record(f"layer = keras.layers.{self.family.layer_class}({self.case.units}, {_fmt_kwargs(kwargs)})")
+        self.record(
+            f"layer = keras.layers.{self.family.layer_class}({self.case.units}, {_fmt_kwargs(kwargs)})"
+        )
         return getattr(self.keras.layers, self.family.layer_class)(self.case.units, **kwargs)
 
     def kernel(self, device: str) -> str:

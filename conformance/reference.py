@@ -22,7 +22,7 @@ class Reference:
 
     @property
     def start(self) -> tuple[np.ndarray, ...]:
-        """The initial state the item starts from; zeros when the path is given none (or get_initial_state)."""
+        """The item's initial state; zeros when the path gets none (or calls get_initial_state)."""
         return self.data.initial_state if self.data.initial_state is not None else self.data.zero_state()
 
     @functools.cached_property
@@ -48,6 +48,11 @@ class Reference:
         else:
             cot_sequence[:, -1] = self.data.cot_output
         cot_states = self.data.cot_states if self.case.options.return_state else self.data.zero_state()
-        return self.oracle.gradients(self.data.inputs, self.start, self.data.weights, cot_sequence=cot_sequence,
-                                     cot_states=cot_states, **self.options)
-
+        return self.oracle.gradients(
+            self.data.inputs,
+            self.start,
+            self.data.weights,
+            cot_sequence=cot_sequence,
+            cot_states=cot_states,
+            **self.options,
+        )

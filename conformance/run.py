@@ -80,19 +80,40 @@ def _execute(r: Runner, device: str) -> PathRun:
             tape.watch(s)
         value = r.call(x, init)
         output, states = r.split(value)
-        loss = tf.reduce_sum(tf.cast(output, loss_dtype) * tf.constant(data.cot_output, loss_dtype))
         # The loss is the same function on every path: states count only where the layer returns them.
-        for s, cot in zip(states if case.options.return_state else [], data.cot_states):
-            loss += tf.reduce_sum(tf.cast(s, loss_dtype) * tf.constant(cot, loss_dtype))
-    sources = {"inputs": x, **{f"state.{n}": s for n, s in zip(r.family.state_names, init or [])}, **variables}
-    r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")
-    grads = tape.gradient(loss, list(sources.values()))
+        terms = [(output, data.cot_output), *zip(states if case.options.return_state else [], data.cot_states)]
+        loss = tf.zeros((), loss_dtype)
+        for tensor, cot in terms:
+            if tuple(tensor.shape) != cot.shape:
+                continue
+            loss += tf.reduce_sum(tf.cast(tensor, loss_dtype) * tf.constant(cot, loss_dtype))
+    sources = {
+        "inputs": x,
+        **{f"state.{n}": s for n, s in zip(r.family.state_names, init or [])},
+        **variables,
+    }
+    # A returned tensor of the wrong shape is the shape check's finding: without a loss there is no gradient.
+    wrong = [tuple(t.shape) for t, cot in terms if tuple(t.shape) != cot.shape]
+    if wrong:
+        grads: list[Any] = []
+    else:
+        r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")
+        grads = tape.gradient(loss, list(sources.values()))
     run = PathRun(
-        path=r.name, device=device, kernel=r.kernel(device), steps=r.steps, data=data, main=returned(value),
-        output=to_numpy(output), states=[to_numpy(s) for s in states] if states is not None else None,
-        variables={n: v.dtype.name if hasattr(v.dtype, "name") else str(v.dtype) for n, v in variables.items()},
+        path=r.name,
+        device=device,
+        kernel=r.kernel(device),
+        steps=r.steps,
+        data=data,
+        main=returned(value),
+        output=to_numpy(output),
+        states=[to_numpy(s) for s in states] if states is not None else None,
+        variables={
+            n: v.dtype.name if hasattr(v.dtype, "name") else str(v.dtype) for n, v in variables.items()
+        },
         grads={n: None if g is None else to_numpy(tf.convert_to_tensor(g)) for n, g in zip(sources, grads)},
-        cell_step=getattr(r, "step_returned", None), initial_state=init_returned,
+        cell_step=getattr(r, "step_returned", None),
+        initial_state=init_returned,
     )
     if "initial_state" in case.expect.checks or (case.expect.states is not None and states is None):
         run.probes = _probes(r, x, init)
@@ -119,8 +140,11 @@ def _probes(r: Runner, x: Any, init: list[Any] | None) -> dict[str, Any]:
             half = t // 2
             first_seq, first_states = r.probe(x[:, :half, :], custom)
             second_seq, second_states = r.probe(x[:, half:, :], list(first_states))
-            out["chunked"] = (np.concatenate([to_numpy(first_seq), to_numpy(second_seq)], axis=1),
-                              [to_numpy(s) for s in second_states], half)
+            out["chunked"] = (
+                np.concatenate([to_numpy(first_seq), to_numpy(second_seq)], axis=1),
+                [to_numpy(s) for s in second_states],
+                half,
+            )
     except Exception as exc:  # a finding of the initial-state check alone; the other checks still report
         out["error"] = (r.last_call, exc)
     return out

@@ -14,13 +14,28 @@ DEVICE_CHOICES = (*DEVICES, "auto")
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "TF recurrent-API conformance")
-    group.addoption("--conformance-cases", action="append", default=[], dest="conformance_cases",
-                    metavar="PATH", help="extra case file or folder to collect (repeatable)")
-    group.addoption("--conformance-devices", default=None, dest="conformance_devices", metavar="LIST",
-                    help="comma-separated devices to run: cpu, gpu, auto (default: auto = cpu, and gpu "
-                         "when one is visible, else gpu items skip); naming gpu makes a missing GPU an error")
-    parser.addini("conformance_cases", type="paths", default=[],
-                  help="case files or folders collected in addition to the command-line arguments")
+    group.addoption(
+        "--conformance-cases",
+        action="append",
+        default=[],
+        dest="conformance_cases",
+        metavar="PATH",
+        help="extra case file or folder to collect (repeatable)",
+    )
+    group.addoption(
+        "--conformance-devices",
+        default=None,
+        dest="conformance_devices",
+        metavar="LIST",
+        help="comma-separated devices to run: cpu, gpu, auto (default: auto = cpu, and gpu "
+        "when one is visible, else gpu items skip); naming gpu makes a missing GPU an error",
+    )
+    parser.addini(
+        "conformance_cases",
+        type="paths",
+        default=[],
+        help="case files or folders collected in addition to the command-line arguments",
+    )
     parser.addini("conformance_devices", default="auto", help="default for --conformance-devices")
 
 
@@ -36,10 +51,14 @@ class Settings:
         names = [n.strip() for n in str(raw).split(",") if n.strip()]
         unknown = [n for n in names if n not in DEVICE_CHOICES]
         if unknown or not names:
-            raise pytest.UsageError(f"--conformance-devices: unknown device(s) {unknown or names!r}; "
-                                    f"choose from {', '.join(DEVICE_CHOICES)}")
+            raise pytest.UsageError(
+                f"--conformance-devices: unknown device(s) {unknown or names!r}; "
+                f"choose from {', '.join(DEVICE_CHOICES)}"
+            )
         devices = tuple(d for d in DEVICES if d in names or "auto" in names)
-        extra = [Path(p) for p in config.getoption("conformance_cases")] + list(config.getini("conformance_cases"))
+        extra = [Path(p) for p in config.getoption("conformance_cases")] + list(
+            config.getini("conformance_cases")
+        )
         for p in extra:
             if not p.exists():
                 raise pytest.UsageError(f"--conformance-cases / conformance_cases: {p} does not exist")

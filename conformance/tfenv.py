@@ -20,8 +20,13 @@ from packaging.version import InvalidVersion, Version
 from conformance.errors import KitEnvironmentError
 
 TF_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly")
-ENV_VARS = ("TF_USE_LEGACY_KERAS", "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS", "CUDA_VISIBLE_DEVICES",
-            "TF_CPP_MIN_LOG_LEVEL")
+ENV_VARS = (
+    "TF_USE_LEGACY_KERAS",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_DETERMINISTIC_OPS",
+    "CUDA_VISIBLE_DEVICES",
+    "TF_CPP_MIN_LOG_LEVEL",
+)
 
 
 def _dist_version(name: str) -> str | None:
@@ -74,14 +79,20 @@ def header_lines() -> list[str]:
     """The pytest report header: what is under test, from metadata (TF is not imported to print it)."""
     inst = installed()
     if inst.tf_version is None:
-        return ["conformance: TensorFlow is not installed; every item will error (install tensorflow-cpu, "
-                "or run through tox)"]
-    keras = {"keras2": f"Keras 2 (tf.keras {inst.tf_version})",
-             "keras3": f"Keras 3 {inst.keras_version or '?'} (as tf.keras)",
-             "tf_keras": f"tf-keras {inst.tf_keras_version} (TF_USE_LEGACY_KERAS=1)"}[inst.flavour or "keras3"]
+        return [
+            "conformance: TensorFlow is not installed; every item will error (install tensorflow-cpu, "
+            "or run through tox)"
+        ]
+    keras = {
+        "keras2": f"Keras 2 (tf.keras {inst.tf_version})",
+        "keras3": f"Keras 3 {inst.keras_version or '?'} (as tf.keras)",
+        "tf_keras": f"tf-keras {inst.tf_keras_version} (TF_USE_LEGACY_KERAS=1)",
+    }[inst.flavour or "keras3"]
     env = ", ".join(f"{k}={os.environ[k]}" for k in ENV_VARS if k in os.environ) or "none set"
-    return [f"conformance: {inst.tf_dist} {inst.tf_version}, {keras}, flavour {inst.flavour}",
-            f"conformance: python {platform.python_version()}, numpy {_dist_version('numpy')}, env: {env}"]
+    return [
+        f"conformance: {inst.tf_dist} {inst.tf_version}, {keras}, flavour {inst.flavour}",
+        f"conformance: python {platform.python_version()}, numpy {_dist_version('numpy')}, env: {env}",
+    ]
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,8 @@ def load() -> TFEnv:
     except ImportError as exc:
         raise KitEnvironmentError(
             f"TensorFlow cannot be imported ({exc}). The kit does not install it: install one "
-            "(pip install 'tf-rnn-conformance[tf]' or tensorflow-cpu==2.X) or run through tox (tox -e tf2.21)."
+            "(pip install 'tf-rnn-conformance[tf]' or tensorflow-cpu==2.X) "
+            "or run through tox (tox -e tf2.21)."
         ) from None
     keras = tf.keras
     module = getattr(keras, "__name__", "")

@@ -24,8 +24,9 @@ class ItemOutcome:
     record: dict[str, Any] = field(default_factory=dict)  # machine-readable facts for results files
 
 
-def header(case: Case, path: str, dtype: str, device: str, env: tfenv.TFEnv, run: PathRun | None,
-           steps: list[str]) -> str:
+def header(
+    case: Case, path: str, dtype: str, device: str, env: tfenv.TFEnv, run: PathRun | None, steps: list[str]
+) -> str:
     """The first lines of a failure: which case, which path, which environment, which calls."""
     where = f"{case.source}:{case.line}" if case.line else str(case.source)
     variant = f" variant {case.variant}" if case.variant else ""
@@ -47,14 +48,24 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     """Run the item and decide its outcome; exceptions from TF become findings, kit bugs propagate."""
     started = time.perf_counter()
     env = tfenv.load()
-    record: dict[str, Any] = {"case": case.id, "variant": case.variant, "path": path, "dtype": dtype,
-                              "device": device}
+    record: dict[str, Any] = {
+        "case": case.id,
+        "variant": case.variant,
+        "path": path,
+        "dtype": dtype,
+        "device": device,
+    }
     if device == "gpu" and not env.gpus:
         if gpu_required:
-            raise KitEnvironmentError("--conformance-devices names gpu, but TensorFlow sees no GPU "
-                                      "(tf.config.list_physical_devices('GPU') is empty)")
-        return ItemOutcome("skipped", skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu "
-                                           "to leave gpu items out)", record=record)
+            raise KitEnvironmentError(
+                "--conformance-devices names gpu, but TensorFlow sees no GPU "
+                "(tf.config.list_physical_devices('GPU') is empty)"
+            )
+        return ItemOutcome(
+            "skipped",
+            skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu to leave gpu items out)",
+            record=record,
+        )
     declared = applicable(case, path, dtype, device, env)
     run: PathRun | None = None
     error: BaseException | None = None
@@ -67,9 +78,17 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     failed = {r.name: r.problems for r in results if r.failed}
     outcome = decide(declared, error, call, failed)
     record.update(
-        outcome=outcome.status, kernel=run.kernel if run else None, reason=outcome.reason,
+        outcome=outcome.status,
+        kernel=run.kernel if run else None,
+        reason=outcome.reason,
         checks={r.name: ("failed" if r.failed else "n/a" if r.not_applicable else "passed") for r in results},
-        worst={r.name: r.worst for r in results if r.worst}, duration=time.perf_counter() - started,
+        worst={r.name: r.worst for r in results if r.worst},
+        duration=time.perf_counter() - started,
     )
-    return ItemOutcome(outcome.status, header(case, path, dtype, device, env, run, steps), outcome.reason,
-                       outcome.problems, record=record)
+    return ItemOutcome(
+        outcome.status,
+        header(case, path, dtype, device, env, run, steps),
+        outcome.reason,
+        outcome.problems,
+        record=record,
+    )
