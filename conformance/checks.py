@@ -269,8 +269,8 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
 }
 
 
-def evaluate(case: Case, dtype_name: str, run: PathRun) -> list[CheckResult]:
-    """Every check the case asks for, on one run."""
-    values_tol, grads_tol = for_item(dtype_name, case.expect.tolerance)
+def evaluate(case: Case, dtype_name: str, run: PathRun, *, tf32: bool = False) -> list[CheckResult]:
+    """Every check the case asks for, on one run (``tf32``: float32 matmuls ran in TensorFloat-32)."""
+    values_tol, grads_tol = for_item(dtype_name, case.expect.tolerance, tf32=tf32 and run.device == "gpu")
     ctx = Context(case, dtype_name, run, Reference(case, run.data), values_tol, grads_tol)
     return [CHECKS[name](ctx) for name in case.expect.checks]

@@ -105,6 +105,7 @@ class TFEnv:
     keras_version: Version
     flavour: str  # keras2 | keras3 | tf_keras
     gpus: tuple[str, ...]
+    tf32: bool  # TensorFloat-32 matmuls enabled (they only happen on an Ampere-or-newer GPU)
 
     def describe(self) -> str:
         return f"TF {self.tf_version}, {self.flavour} {self.keras_version}"
@@ -136,4 +137,5 @@ def load() -> TFEnv:
     else:
         flavour = "keras2"
     gpus = tuple(d.name for d in tf.config.list_physical_devices("GPU"))
-    return TFEnv(tf, keras, Version(tf.__version__), Version(keras_version), flavour, gpus)
+    tf32 = bool(tf.config.experimental.tensor_float_32_execution_enabled())
+    return TFEnv(tf, keras, Version(tf.__version__), Version(keras_version), flavour, gpus, tf32)

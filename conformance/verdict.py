@@ -72,7 +72,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     try:
         run = execute(env, case, path, dtype, device)
         steps, call = run.steps, run.steps[-1]
-        results = evaluate(case, dtype, run)
+        results = evaluate(case, dtype, run, tf32=env.tf32)
     except PathError as exc:
         steps, call, error, results = exc.steps, exc.call, exc.error, []
     failed = {r.name: r.problems for r in results if r.failed}
