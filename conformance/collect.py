@@ -77,6 +77,8 @@ class CaseItem(pytest.Item):
             self.case, self.rnn_path, self.dtype, self.device, gpu_required=settings.gpu_required
         )
         self.user_properties.append(("conformance", outcome.record))
+        if outcome.environment:
+            self.user_properties.append(("conformance_env", outcome.environment))
         if outcome.skip:  # reported at the case's location, as a skip marker would be
             raise pytest.skip.Exception(outcome.skip, _use_item_location=True)
         if outcome.status == "xfailed":

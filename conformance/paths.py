@@ -249,7 +249,7 @@ class FusedLayer(_LayerRunner):
         """Which kernel ran, inferred from the layer's own eligibility flags and the device.
 
         Keras 3 tries cuDNN only on GPU (``use_cudnn``) and otherwise runs the generic loop; Keras 2 and
-        tf-keras run their own fused CPU kernel when the layer is cuDNN-eligible, the generic loop if not.
+        tf-keras run their own fused CPU kernel (standard_lstm) when the layer is cuDNN-eligible, the generic loop if not.
         """
         generic = "generic RNN loop (backend rnn over the cell)"
         if self.env.flavour == "keras3":
@@ -258,7 +258,7 @@ class FusedLayer(_LayerRunner):
         eligible = bool(getattr(self.layer, "_could_use_gpu_kernel", False))
         if not eligible:
             return generic
-        return "cudnn" if device == "gpu" else f"standard_{self.case.layer} (tf-keras fused CPU kernel)"
+        return "cudnn" if device == "gpu" else f"standard_{self.case.layer} (Keras 2 fused CPU kernel)"
 
     def _cudnn_options(self) -> bool:
         o = self.case.options

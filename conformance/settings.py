@@ -30,6 +30,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="comma-separated devices to run: cpu, gpu, auto (default: auto = cpu, and gpu "
         "when one is visible, else gpu items skip); naming gpu makes a missing GPU an error",
     )
+    group.addoption(
+        "--conformance-results",
+        default=None,
+        dest="conformance_results",
+        metavar="PATH",
+        help="write a JSON record of the run (environment fingerprint, every item's outcome, kernel, "
+        "error vs tolerance, duration) to PATH; read by `python -m conformance report`",
+    )
     parser.addini(
         "conformance_cases",
         type="paths",
@@ -44,6 +52,7 @@ class Settings:
     devices: tuple[str, ...]  # devices to make items for
     gpu_required: bool  # gpu named explicitly: a missing GPU fails rather than skips
     extra_paths: tuple[Path, ...]
+    results: Path | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -62,4 +71,6 @@ class Settings:
         for p in extra:
             if not p.exists():
                 raise pytest.UsageError(f"--conformance-cases / conformance_cases: {p} does not exist")
-        return cls(devices=devices, gpu_required="gpu" in names, extra_paths=tuple(extra))
+        results = config.getoption("conformance_results")
+        return cls(devices=devices, gpu_required="gpu" in names, extra_paths=tuple(extra),
+                   results=Path(results) if results else None)

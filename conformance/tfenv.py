@@ -110,9 +110,51 @@ class TFEnv:
     def describe(self) -> str:
         return f"TF {self.tf_version}, {self.flavour} {self.keras_version}"
 
+    @functools.cached_property
+    def fingerprint(self) -> dict[str, Any]:
+        """What results files record about the environment: enough to tell two runs apart."""
+        tf = self.tf
+        build = dict(tf.sysconfig.get_build_info()) if hasattr(tf.sysconfig, "get_build_info") else {}
+        gpus = []
+        for name in self.gpus:
+            try:
+                device = next(d for d in tf.config.list_physical_devices("GPU") if d.name == name)
+                details = tf.config.experimental.get_device_details(device)
+            except Exception:  # details are best effort; the GPU's name is enough to tell runs apart
+                details = {}
+            gpus.append({"name": name, **{k: str(v) for k, v in details.items()}})
+        return {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpu": _cpu_model(),
+            "tensorflow": str(self.tf_version),
+            "tensorflow_dist": installed().tf_dist,
+            "tf_build": {k: str(v) for k, v in build.items() if k in
+                         ("cuda_version", "cudnn_version", "is_cuda_build", "is_rocm_build", "cpu_compiler")},
+            "keras_flavour": self.flavour,
+            "keras": str(self.keras_version),
+            "keras_module": getattr(self.keras, "__name__", ""),
+            "numpy": _dist_version("numpy"),
+            "gpus": gpus,
+            "tf32": self.tf32,
+            "env": {k: os.environ[k] for k in (*ENV_VARS, "TOX_ENV_NAME") if k in os.environ},
+        }
+
     def facts(self) -> dict[str, Any]:
         """What a divergence condition can test."""
         return {"tf": self.tf_version, "keras": self.keras_version, "flavour": self.flavour}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 @functools.cache

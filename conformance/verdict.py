@@ -22,6 +22,7 @@ class ItemOutcome:
     problems: tuple[str, ...] = ()
     skip: str = ""
     record: dict[str, Any] = field(default_factory=dict)  # machine-readable facts for results files
+    environment: dict[str, Any] = field(default_factory=dict)  # the fingerprint, for results files
 
 
 def header(
@@ -49,6 +50,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     started = time.perf_counter()
     env = tfenv.load()
     record: dict[str, Any] = {
+        "mode": "eager",
         "case": case.id,
         "variant": case.variant,
         "path": path,
@@ -63,6 +65,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
             )
         return ItemOutcome(
             "skipped",
+            environment=env.fingerprint,
             skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu to leave gpu items out)",
             record=record,
         )
@@ -91,4 +94,5 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
         outcome.reason,
         outcome.problems,
         record=record,
+        environment=env.fingerprint,
     )
