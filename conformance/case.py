@@ -136,3 +136,56 @@ class Case:
     @property
     def sizes(self) -> str:
         return f"batch={self.batch}, timesteps={self.timesteps}, features={self.features}, units={self.units}"
+
+
+@dataclass(frozen=True)
+class Returns:
+    container: str  # tensor | list | tuple | sequence (list or tuple) | none | object (a layer instance)
+    length: int | None = None
+    shapes: tuple[tuple[int, ...], ...] | None = None  # per element; one shape for a tensor
+
+
+@dataclass(frozen=True)
+class Contract:
+    id: str
+    source: Path
+    line: int
+    layer: str
+    args: Mapping[str, Any]
+    call: str  # "new" | "__call__" | a method name
+    call_args: Mapping[str, Any] = field(default_factory=dict)
+    cell: tuple[str, Mapping[str, Any]] | None = None
+    inputs: tuple[int, ...] | None = None
+    prepare: str = "none"  # none | call
+    returns: Returns | None = None
+    raises: str | None = None
+    match: str | None = None
+    divergences: tuple[Divergence, ...] = ()
+    description: str = ""
+
+    @property
+    def spelled(self) -> str:
+        """The call as a user would write it."""
+        ctor_args = ", ".join(
+            [*(["cell"] if self.cell else []), *(f"{k}={v!r}" for k, v in self.args.items())]
+        )
+        ctor = f"keras.layers.{self.layer}({ctor_args})"
+        if self.call == "new":
+            return ctor
+        shown = ", ".join(
+            [
+                *(["x"] if self.call == "__call__" else []),
+                *(f"{k}={_show(v)}" for k, v in self.call_args.items()),
+            ]
+        )
+        name = "" if self.call == "__call__" else f".{self.call}"
+        return f"{ctor}{name}({shown})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = "numpy" if "numpy" in value else "tensor"
+        return f"<{kind} {tuple(value[kind])}>"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return "x" if value == "{inputs}" else repr(value)

@@ -19,7 +19,17 @@ import numpy as np
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance import schema
-from conformance.case import Case, DataSpec, Divergence, Expect, InitialStateSpec, Options, Tolerance
+from conformance.case import (
+    Case,
+    Contract,
+    DataSpec,
+    Divergence,
+    Expect,
+    InitialStateSpec,
+    Options,
+    Returns,
+    Tolerance,
+)
 from conformance.errors import CaseFileError
 from conformance.families import family
 from conformance.fields import check
@@ -30,8 +40,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def load(path: Path) -> list[Case]:
-    """Read one case file; every case variant it defines, or a CaseFileError."""
+def load(path: Path) -> list[Case | Contract]:
+    """Read one case file; every case variant and contract it defines, or a CaseFileError."""
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
@@ -44,39 +54,52 @@ def load(path: Path) -> list[Case]:
     except tomllib.TOMLDecodeError as exc:
         raise CaseFileError(f"not valid TOML: {exc}", path=path) from None
     try:
-        return [replace(case, source=path) for case in _cases(data, text)]
+        return [replace(entry, source=path) for entry in _entries(data, text)]
     except CaseFileError as exc:
         raise exc.located(path=path) from None
 
 
-def _cases(data: dict[str, Any], text: str) -> Iterator[Case]:
-    if not isinstance(data.get("case"), list):
-        if "case" in data:
-            raise CaseFileError("'case' must be an array of tables, written [[case]]", key="case")
-        raise CaseFileError("no [[case]] tables: a case file holds [defaults] and one or more [[case]]")
+def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
+    for key in data:
+        if key not in schema.CASE_FILE.fields:  # type: ignore[operator]
+            raise CaseFileError(
+                "unknown top-level key; a case file holds [defaults], [[case]] and [[contract]] tables",
+                key=key,
+            )
+    for key, table in (("case", "[[case]]"), ("contract", "[[contract]]")):
+        if key in data and (not isinstance(data[key], list) or not data[key]):
+            raise CaseFileError(f"'{key}' must be one or more tables, written {table}", key=key)
+    if "case" not in data and "contract" not in data:
+        raise CaseFileError(
+            "no [[case]] tables: a case file holds [defaults] and one or more [[case]] "
+            "(or [[contract]]) tables"
+        )
     lines = _id_lines(text)
     defaults = data.get("defaults", {})
     try:
         check(defaults, schema.DEFAULTS, "defaults")
     except CaseFileError as exc:
         raise exc.located(case="[defaults]") from None
-    for key in data:
-        if key not in ("defaults", "case"):
-            raise CaseFileError(
-                "unknown top-level key; a case file holds [defaults] and [[case]] tables", key=key
-            )
     seen: set[str] = set()
-    for index, raw_case in enumerate(data["case"]):
-        case_id = raw_case.get("id") if isinstance(raw_case, dict) else None
-        label = case_id if isinstance(case_id, str) else f"#{index + 1}"
+    for kind, raw in [("case", r) for r in data.get("case", [])] + [
+        ("contract", r) for r in data.get("contract", [])
+    ]:
+        entry_id = raw.get("id") if isinstance(raw, dict) else None
+        label = entry_id if isinstance(entry_id, str) else f"{kind} #{len(seen) + 1}"
         line = lines.get(label, 0) or None
         try:
-            merged = _merge(defaults, raw_case) if isinstance(raw_case, dict) else raw_case
-            check(merged, schema.CASE, "")
-            if case_id in seen:
-                raise CaseFileError("duplicate case id in this file", key="id")
-            seen.add(case_id)
-            yield from _variants(merged, line or 0)
+            if kind == "contract":
+                check(raw, schema.CONTRACT, "")
+            else:
+                raw = _merge(defaults, raw) if isinstance(raw, dict) else raw
+                check(raw, schema.CASE_WRITTEN, "")
+            if entry_id in seen:
+                raise CaseFileError("duplicate id in this file", key="id")
+            seen.add(entry_id)
+            if kind == "contract":
+                yield _contract(raw, line or 0)
+            else:
+                yield from _variants(raw, line or 0)
         except CaseFileError as exc:
             raise exc.located(case=label, line=line) from None
 
@@ -104,11 +127,6 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def _variants(raw: dict[str, Any], line: int) -> Iterator[Case]:
     matrix = raw.pop("matrix", {})
-    for key in matrix:
-        if key not in schema.MATRIX_KEYS:
-            raise CaseFileError(
-                f"not a matrix key; matrix takes {', '.join(schema.MATRIX_KEYS)}", key=f"matrix.{key}"
-            )
     names = list(matrix)
     for combo in itertools.product(*(matrix[n] for n in names)):
         variant = dict(raw)
@@ -139,6 +157,11 @@ def _default_seed(case_id: str, what: str) -> int:
 
 def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
     case_id = raw["id"]
+    for size in schema.REQUIRED_SIZES:
+        if size not in raw:
+            raise CaseFileError(
+                "missing required key (an integer >= 1; in the case, [defaults] or the matrix)", key=size
+            )
     fam = family(raw.get("layer", "lstm"))
     sizes = {k: raw[k] for k in ("batch", "timesteps", "features", "units")}
     elements = max(
@@ -304,10 +327,7 @@ def _divergence(raw: dict[str, Any], index: int) -> Divergence:
             "say exactly one of 'raises' (an exception) or 'fails' (a list of checks)", key=key
         )
     if "match" in raw:
-        try:
-            re.compile(raw["match"])
-        except re.error as exc:
-            raise CaseFileError(f"not a regular expression: {exc}", key=f"{key}.match") from None
+        _regex(raw["match"], f"{key}.match")
     when = raw.get("when", {})
     return Divergence(
         reason=raw["reason"],
@@ -322,3 +342,57 @@ def _divergence(raw: dict[str, Any], index: int) -> Divergence:
         fails=tuple(raw.get("fails", ())),
         link=raw.get("link"),
     )
+
+
+def _contract(raw: dict[str, Any], line: int) -> Contract:
+    expect = raw["expect"]
+    if ("returns" in expect) == ("raises" in expect):
+        raise CaseFileError(
+            "say exactly one of 'returns' (what comes back) or 'raises' (an exception)", key="expect"
+        )
+    if "match" in expect:
+        _regex(expect["match"], "expect.match")
+    uses_inputs = (
+        raw["call"] == "__call__" or raw.get("prepare") == "call" or "{inputs}" in str(raw.get("call_args"))
+    )
+    if uses_inputs and "inputs" not in raw:
+        raise CaseFileError("missing key: the call uses the inputs x, so give their shape", key="inputs")
+    for name, value in raw.get("call_args", {}).items():
+        for i, arg in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(arg, dict) and ("numpy" in arg) == ("tensor" in arg):
+                raise CaseFileError(
+                    "an array argument says exactly one of numpy = [shape] or tensor = [shape]",
+                    key=f"call_args.{name}" + (f"[{i}]" if isinstance(value, list) else ""),
+                )
+    returns = None
+    if "returns" in expect:
+        shapes = tuple(tuple(s) for s in expect["shapes"]) if "shapes" in expect else None
+        returns = Returns(expect["returns"], expect.get("length"), shapes)
+    divergences = tuple(
+        replace(_divergence(d, i), paths=("contract",)) for i, d in enumerate(raw.get("divergence", []))
+    )
+    cell = (raw["cell"]["layer"], dict(raw["cell"].get("args", {}))) if "cell" in raw else None
+    return Contract(
+        id=raw["id"],
+        source=Path(),
+        line=line,
+        layer=raw["layer"],
+        args=dict(raw.get("args", {})),
+        call=raw["call"],
+        call_args=dict(raw.get("call_args", {})),
+        cell=cell,
+        inputs=tuple(raw["inputs"]) if "inputs" in raw else None,
+        prepare=raw.get("prepare", "none"),
+        returns=returns,
+        raises=expect.get("raises"),
+        match=expect.get("match"),
+        divergences=divergences,
+        description=raw.get("description", ""),
+    )
+
+
+def _regex(pattern: str, key: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise CaseFileError(f"not a regular expression: {exc}", key=key) from None

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from conformance import casefile, verdict
-from conformance.case import Case
+from conformance import casefile, contract, verdict
+from conformance.case import Case, Contract
 from conformance.errors import CaseFileError, ConformanceFailure, KitEnvironmentError
 from conformance.settings import Settings
 
 SETTINGS = pytest.StashKey[Settings]()
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
-_CASE_HEADER = re.compile(rb"^\s*\[\[\s*case\s*\]\]|^\s*\[\s*defaults\s*\]", re.MULTILINE)
+_CASE_HEADER = re.compile(rb"^\s*\[\[\s*(?:case|contract)\s*\]\]|^\s*\[\s*defaults\s*\]", re.MULTILINE)
 
 
 def is_case_file(path: Path, settings: Settings) -> bool:
@@ -54,6 +54,9 @@ class CaseFile(pytest.File):
                 )
         settings = self.config.stash[SETTINGS]
         for case in cases:
+            if isinstance(case, Contract):
+                yield ContractItem.from_parent(self, name=f"{case.id}[contract]", contract=case)
+                continue
             for path in case.paths:
                 for dtype in case.dtypes:
                     for device in case.devices:
@@ -61,21 +64,17 @@ class CaseFile(pytest.File):
                             yield CaseItem.from_parent(self, case=case, path=path, dtype=dtype, device=device)
 
 
-class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, path: str, dtype: str, device: str, **kwargs: Any) -> None:
-        params = "-".join(p for p in (case.variant, path, dtype, device) if p)
-        super().__init__(name=f"{case.id}[{params}]", **kwargs)
-        self.case, self.rnn_path, self.dtype, self.device = case, path, dtype, device
-        for marker in ("conformance", path, dtype, device, case.layer):
-            self.add_marker(marker)
-        if case.divergences:
-            self.add_marker("known_divergence")
+class _Item(pytest.Item):
+    """What case and contract items share: running a judge, reporting its outcome."""
+
+    line: int = 0
+    label: str = ""
+
+    def judge(self) -> verdict.ItemOutcome:
+        raise NotImplementedError
 
     def runtest(self) -> None:
-        settings = self.config.stash[SETTINGS]
-        outcome = verdict.judge(
-            self.case, self.rnn_path, self.dtype, self.device, gpu_required=settings.gpu_required
-        )
+        outcome = self.judge()
         self.user_properties.append(("conformance", outcome.record))
         if outcome.environment:
             self.user_properties.append(("conformance_env", outcome.environment))
@@ -92,5 +91,35 @@ class CaseItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = self.case.line - 1 if self.case.line else None
-        return self.path, line, f"{self.case.id} [{self.name.partition('[')[2].rstrip(']')}]"
+        return self.path, self.line - 1 if self.line else None, self.label
+
+
+class ContractItem(_Item):
+    def __init__(self, *, contract: Contract, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.contract, self.line, self.label = contract, contract.line, f"{contract.id} [contract]"
+        self.add_marker("conformance")
+        self.add_marker("contract")
+        if contract.divergences:
+            self.add_marker("known_divergence")
+
+    def judge(self) -> verdict.ItemOutcome:
+        return contract.judge(self.contract)
+
+
+class CaseItem(_Item):
+    def __init__(self, *, case: Case, path: str, dtype: str, device: str, **kwargs: Any) -> None:
+        params = "-".join(p for p in (case.variant, path, dtype, device) if p)
+        super().__init__(name=f"{case.id}[{params}]", **kwargs)
+        self.case, self.rnn_path, self.dtype, self.device = case, path, dtype, device
+        self.line, self.label = case.line, f"{case.id} [{params}]"
+        for marker in ("conformance", path, dtype, device, case.layer):
+            self.add_marker(marker)
+        if case.divergences:
+            self.add_marker("known_divergence")
+
+    def judge(self) -> verdict.ItemOutcome:
+        settings = self.config.stash[SETTINGS]
+        return verdict.judge(
+            self.case, self.rnn_path, self.dtype, self.device, gpu_required=settings.gpu_required
+        )

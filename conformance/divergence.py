@@ -11,14 +11,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from conformance.case import Case, Divergence
+from conformance.case import Divergence
 from conformance.tfenv import TFEnv
 
 
-def applicable(case: Case, path: str, dtype: str, device: str, env: TFEnv) -> list[Divergence]:
-    """The case's divergences whose paths and conditions match this item in this environment."""
+def applicable(
+    divergences: Sequence[Divergence], path: str, dtype: str | None, device: str, env: TFEnv
+) -> list[Divergence]:
+    """The declarations whose paths and conditions match this item in this environment."""
     found = []
-    for d in case.divergences:
+    for d in divergences:
         if path not in d.paths:
             continue
         if d.tf is not None and not d.tf.contains(env.tf_version, prereleases=True):

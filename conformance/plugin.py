@@ -8,13 +8,14 @@ import pytest
 
 from conformance import schema, tfenv
 from conformance.collect import SETTINGS, CaseFile, is_case_file
-from conformance.settings import Settings, add_options
 from conformance.results import ResultsWriter
+from conformance.settings import Settings, add_options
 from conformance.summary import KernelSummary
 
 MARKERS = {
     "conformance": "an item generated from a conformance case file",
     "known_divergence": "the item's case declares known divergences (strict xfail when they apply)",
+    "contract": "an API contract: one public call and the outcome it must have",
     "manual_loop": "path: a Python loop calling the cell step by step",
     "rnn_wrapper": "path: keras.layers.RNN(cell)",
     "fused_layer": "path: the fused layer (keras.layers.LSTM, ...)",

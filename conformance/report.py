@@ -16,8 +16,14 @@ from typing import Any
 
 from conformance.results import FORMAT
 
-SHORT = {"passed": "pass", "failed": "FAIL", "xfailed": "xfail", "xpassed": "XPASS", "skipped": "skip",
-         "error": "ERROR"}
+SHORT = {
+    "passed": "pass",
+    "failed": "FAIL",
+    "xfailed": "xfail",
+    "xpassed": "XPASS",
+    "skipped": "skip",
+    "error": "ERROR",
+}
 DRIFT_ROWS = 15
 
 
@@ -46,8 +52,10 @@ class Run:
 
 def item_key(record: dict[str, Any]) -> str:
     variant = f"[{record['variant']}]" if record.get("variant") else ""
-    return f"{record['case']}{variant} · {record['path']} · {record['dtype']} · {record['device']} · " \
-           f"{record.get('mode', 'eager')}"
+    return (
+        f"{record['case']}{variant} · {record['path']} · {record['dtype']} · {record['device']} · "
+        f"{record.get('mode', 'eager')}"
+    )
 
 
 def load(path: Path) -> Run:
@@ -96,8 +104,10 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "runs": [{k: v for k, v in asdict(r).items() if k != "items"} | {"summary": summary(r)}
-                     for r in self.runs],
+            "runs": [
+                {k: v for k, v in asdict(r).items() if k != "items"} | {"summary": summary(r)}
+                for r in self.runs
+            ],
             "changes": [asdict(c) for c in self.changes],
             "drift": [{"item": k, "worst": v, "spread": s} for k, v, s in self.drift],
             "matrix": {k: {r.label: r.items.get(k) for r in self.runs} for k in self.keys},
@@ -176,30 +186,52 @@ def render_markdown(report: Report) -> str:
     out = ["# Conformance report", ""]
     out += ["| | " + " | ".join(_md(r.label) for r in runs) + " |", "|---|" + "---|" * len(runs)]
     out.append("| environment | " + " | ".join(_md(r.describe()) for r in runs) + " |")
-    out.append("| status | " + " | ".join("ok" if r.status == "complete" else f"**ERROR: {_md(r.error)}**"
-                                           for r in runs) + " |")
-    out.append("| outcomes | " + " | ".join(
-        _md(", ".join(f"{n} {k}" for k, n in sorted(summary(r).items())) or "—") for r in runs) + " |")
+    out.append(
+        "| status | "
+        + " | ".join("ok" if r.status == "complete" else f"**ERROR: {_md(r.error)}**" for r in runs)
+        + " |"
+    )
+    out.append(
+        "| outcomes | "
+        + " | ".join(_md(", ".join(f"{n} {k}" for k, n in sorted(summary(r).items())) or "—") for r in runs)
+        + " |"
+    )
     out.append("| collection errors | " + " | ".join(str(len(r.collect_errors)) for r in runs) + " |")
     out += ["", f"## What changed ({len(report.changes)})", ""]
     usable = [r for r in runs if r.usable]
     if report.changes:
-        out += ["| item | change | " + " | ".join(_md(r.label) for r in usable) + " | detail |",
-                "|---|---|" + "---|" * len(usable) + "---|"]
+        out += [
+            "| item | change | " + " | ".join(_md(r.label) for r in usable) + " | detail |",
+            "|---|---|" + "---|" * len(usable) + "---|",
+        ]
         for c in report.changes:
-            out.append(f"| {_md(c.item)} | {c.kind} | " + " | ".join(_md(v) for v in c.values)
-                       + f" | {_md(c.detail)} |")
+            out.append(
+                f"| {_md(c.item)} | {c.kind} | "
+                + " | ".join(_md(v) for v in c.values)
+                + f" | {_md(c.detail)} |"
+            )
     else:
         out.append("Nothing: every item has the same outcome and kernel in every environment.")
     if report.drift:
-        out += ["", "## Largest numeric drift (largest error ÷ tolerance per environment)", "",
-                "| item | " + " | ".join(_md(r.label) for r in usable) + " | spread |",
-                "|---|" + "---|" * len(usable) + "---|"]
+        out += [
+            "",
+            "## Largest numeric drift (largest error ÷ tolerance per environment)",
+            "",
+            "| item | " + " | ".join(_md(r.label) for r in usable) + " | spread |",
+            "|---|" + "---|" * len(usable) + "---|",
+        ]
         for key, ratios, spread in report.drift:
             vals = " | ".join("—" if v is None else f"{v:.3g}" for v in ratios)
             out.append(f"| {_md(key)} | {vals} | {spread:.3g} |")
-    out += ["", "## All items", "", "Cells: outcome (largest error ÷ tolerance; 1 is the edge of failing).", "",
-            "| item | " + " | ".join(_md(r.label) for r in runs) + " |", "|---|" + "---|" * len(runs)]
+    out += [
+        "",
+        "## All items",
+        "",
+        "Cells: outcome (largest error ÷ tolerance; 1 is the edge of failing).",
+        "",
+        "| item | " + " | ".join(_md(r.label) for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
     for key in report.keys:
         cells = [_cell_text(r.items.get(key)) if r.usable else "n/a" for r in runs]
         out.append(f"| {_md(key)} | " + " | ".join(cells) + " |")
@@ -228,29 +260,47 @@ def _colour(ratio: float | None) -> str:
 def render_html(report: Report) -> str:
     esc = html.escape
     runs, usable = report.runs, [r for r in report.runs if r.usable]
-    parts = ["<!doctype html><meta charset=utf-8><title>Conformance report</title>", f"<style>{_CSS}</style>",
-             "<h1>Conformance report</h1><table><tr><th></th>"
-             + "".join(f"<th>{esc(r.label)}</th>" for r in runs) + "</tr>",
-             "<tr><td>environment</td>" + "".join(f"<td>{esc(r.describe())}</td>" for r in runs) + "</tr>",
-             "<tr><td>status</td>" + "".join(
-                 "<td>ok</td>" if r.status == "complete" else f"<td class=err>ERROR: {esc(r.error)}</td>"
-                 for r in runs) + "</tr>",
-             "<tr><td>outcomes</td>" + "".join(
-                 f"<td>{esc(', '.join(f'{n} {k}' for k, n in sorted(summary(r).items())))}</td>" for r in runs)
-             + "</tr></table>",
-             f"<h2>What changed ({len(report.changes)})</h2>"]
+    parts = [
+        "<!doctype html><meta charset=utf-8><title>Conformance report</title>",
+        f"<style>{_CSS}</style>",
+        "<h1>Conformance report</h1><table><tr><th></th>"
+        + "".join(f"<th>{esc(r.label)}</th>" for r in runs)
+        + "</tr>",
+        "<tr><td>environment</td>" + "".join(f"<td>{esc(r.describe())}</td>" for r in runs) + "</tr>",
+        "<tr><td>status</td>"
+        + "".join(
+            "<td>ok</td>" if r.status == "complete" else f"<td class=err>ERROR: {esc(r.error)}</td>"
+            for r in runs
+        )
+        + "</tr>",
+        "<tr><td>outcomes</td>"
+        + "".join(
+            f"<td>{esc(', '.join(f'{n} {k}' for k, n in sorted(summary(r).items())))}</td>" for r in runs
+        )
+        + "</tr></table>",
+        f"<h2>What changed ({len(report.changes)})</h2>",
+    ]
     if report.changes:
-        parts.append("<table class=sortable><thead><tr><th>item</th><th>change</th>"
-                     + "".join(f"<th>{esc(r.label)}</th>" for r in usable) + "<th>detail</th></tr></thead><tbody>")
+        parts.append(
+            "<table class=sortable><thead><tr><th>item</th><th>change</th>"
+            + "".join(f"<th>{esc(r.label)}</th>" for r in usable)
+            + "<th>detail</th></tr></thead><tbody>"
+        )
         for c in report.changes:
-            parts.append(f"<tr><td>{esc(c.item)}</td><td>{esc(c.kind)}</td>"
-                         + "".join(f"<td>{esc(v)}</td>" for v in c.values) + f"<td>{esc(c.detail)}</td></tr>")
+            parts.append(
+                f"<tr><td>{esc(c.item)}</td><td>{esc(c.kind)}</td>"
+                + "".join(f"<td>{esc(v)}</td>" for v in c.values)
+                + f"<td>{esc(c.detail)}</td></tr>"
+            )
         parts.append("</tbody></table>")
     else:
         parts.append("<p>Nothing: every item has the same outcome and kernel in every environment.</p>")
-    parts.append("<h2>All items</h2><p class=muted>Cell colour: largest error ÷ tolerance (green 0, red ≥ 1). "
-                 "Click a header to sort.</p><table class=sortable><thead><tr><th>item</th>"
-                 + "".join(f"<th>{esc(r.label)}</th>" for r in runs) + "</tr></thead><tbody>")
+    parts.append(
+        "<h2>All items</h2><p class=muted>Cell colour: largest error ÷ tolerance (green 0, red ≥ 1). "
+        "Click a header to sort.</p><table class=sortable><thead><tr><th>item</th>"
+        + "".join(f"<th>{esc(r.label)}</th>" for r in runs)
+        + "</tr></thead><tbody>"
+    )
     for key in report.keys:
         cells = []
         for r in runs:
@@ -259,8 +309,10 @@ def render_html(report: Report) -> str:
             text = _cell_text(rec) if r.usable else "n/a"
             title = esc(str(rec.get("reason") or rec.get("kernel") or "")) if rec else ""
             cls = SHORT.get(rec["outcome"], "") if rec else ""
-            cells.append(f'<td class="{cls}" style="{_colour(ratio)}" data-v="{-1 if ratio is None else ratio}" '
-                         f'title="{title}">{esc(text)}</td>')
+            cells.append(
+                f'<td class="{cls}" style="{_colour(ratio)}" data-v="{-1 if ratio is None else ratio}" '
+                f'title="{title}">{esc(text)}</td>'
+            )
         parts.append(f"<tr><td>{esc(key)}</td>{''.join(cells)}</tr>")
     parts.append(f"</tbody></table><script>{_JS}</script>")
     return "\n".join(parts) + "\n"

@@ -63,7 +63,8 @@ class ResultsWriter:
             "exitstatus": exitstatus,
             "started": self.started,
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-            if status != "running" else None,
+            if status != "running"
+            else None,
             "environment": self.environment,
             "collect_errors": self.collect_errors,
             "items": sorted(self.items.values(), key=lambda r: r["nodeid"]),
@@ -90,10 +91,13 @@ class ResultsWriter:
         outcome = _outcome(report)
         if report.when == "call" or outcome in ("skipped", "error"):
             reason = getattr(report, "wasxfail", "") or ""
-            if report.failed or report.skipped and not reason:
+            if report.failed or (report.skipped and not reason):
                 reason = report.longreprtext[:4000] if report.failed else _skip_reason(report)
             self.items[report.nodeid] = {
-                **record, "nodeid": report.nodeid, "outcome": outcome, "reason": reason,
+                **record,
+                "nodeid": report.nodeid,
+                "outcome": outcome,
+                "reason": reason,
                 "duration": round(report.duration, 4),
             }
         if time.monotonic() - self.last_flush > FLUSH_SECONDS:

@@ -81,7 +81,10 @@ def _execute(r: Runner, device: str) -> PathRun:
         value = r.call(x, init)
         output, states = r.split(value)
         # The loss is the same function on every path: states count only where the layer returns them.
-        terms = [(output, data.cot_output), *zip(states if case.options.return_state else [], data.cot_states)]
+        terms = [
+            (output, data.cot_output),
+            *zip(states if case.options.return_state else [], data.cot_states),
+        ]
         loss = tf.zeros((), loss_dtype)
         for tensor, cot in terms:
             if tuple(tensor.shape) != cot.shape:

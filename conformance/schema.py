@@ -42,7 +42,9 @@ OPTIONS = Field(
     "table",
     "Layer options, passed to the cell, the RNN wrapper and the fused layer alike.",
     fields={
-        "return_sequences": Field("boolean", "Return the output at every step, not only the last.", default=False),
+        "return_sequences": Field(
+            "boolean", "Return the output at every step, not only the last.", default=False
+        ),
         "return_state": Field("boolean", "Also return the final states.", default=False),
         "activation": Field("string", "Cell activation.", enum=ACTIVATIONS, default="tanh"),
         "recurrent_activation": Field("string", "Gate activation.", enum=ACTIVATIONS, default="sigmoid"),
@@ -54,7 +56,7 @@ _SEED = Field("integer", "Seed of NumPy's default_rng.", minimum=0)
 _SCALE = Field("number", "Half-width of the uniform distribution values are drawn from.", minimum=0)
 
 
-def _data(doc: str, explicit_keys: dict[str, Field]) -> Field:
+def _data(doc: str, explicit_keys: dict[str, Field], explicit_required: tuple[str, ...]) -> Field:
     """Inputs and weights share one shape: random (seeded), constant, or written out."""
     fields = {
         "kind": Field("string", "How values are made.", enum=DATA_KINDS, default="random"),
@@ -69,7 +71,7 @@ def _data(doc: str, explicit_keys: dict[str, Field]) -> Field:
         "table",
         doc,
         fields=fields,
-        requires={"kind": {"constant": ("value",), "explicit": tuple(explicit_keys)}},
+        requires={"kind": {"constant": ("value",), "explicit": explicit_required}},
         only_with=only,
     )
 
@@ -77,6 +79,7 @@ def _data(doc: str, explicit_keys: dict[str, Field]) -> Field:
 INPUTS = _data(
     "How the input sequence is made.",
     {"array": Field("ndarray", "The inputs written out, shape (batch, timesteps, features).")},
+    ("array",),
 )
 WEIGHTS = _data(
     "How the layer's weights are made; they are injected into every path and the oracle.",
@@ -85,6 +88,8 @@ WEIGHTS = _data(
         "recurrent_kernel": Field("ndarray", "Recurrent kernel, shape (units, 4*units) for LSTM."),
         "bias": Field("ndarray", "Bias, shape (4*units,) for LSTM; omit when use_bias = false."),
     },
+    # Not bias: whether it is needed depends on use_bias, which casefile checks after [defaults] merges.
+    ("kernel", "recurrent_kernel"),
 )
 
 INITIAL_STATE = Field(
@@ -98,14 +103,18 @@ INITIAL_STATE = Field(
             "list", "The states written out, one array (batch, units) per state.", items=Field("ndarray")
         ),
         "on": Field(
-            "string", "Whose get_initial_state to call: the cell, or the layer.", enum=("cell", "layer"),
+            "string",
+            "Whose get_initial_state to call: the cell, or the layer.",
+            enum=("cell", "layer"),
             default="cell",
         ),
         "args": Field(
             "table",
             "Keyword arguments of the get_initial_state call, exactly as spelled. The strings '{batch}', "
             "'{dtype}' and '{inputs}' stand for the item's batch size, compute dtype and input tensor.",
-            values=Field("any_of", options=(Field("string"), Field("integer"), Field("number"), Field("boolean"))),
+            values=Field(
+                "any_of", options=(Field("string"), Field("integer"), Field("number"), Field("boolean"))
+            ),
         ),
     },
     requires={"kind": {"explicit": ("states",)}},
@@ -128,8 +137,11 @@ EXPECT = Field(
     "What must hold. Every listed check is evaluated on the item's one run and reported on its own.",
     fields={
         "checks": Field(
-            "list", "The checks to run (default: all that apply).", items=Field("string", enum=CHECKS),
-            unique=True, min_items=1,
+            "list",
+            "The checks to run (default: all that apply).",
+            items=Field("string", enum=CHECKS),
+            unique=True,
+            min_items=1,
         ),
         "tolerance": Field(
             "table",
@@ -141,7 +153,9 @@ EXPECT = Field(
                 "grad_rtol": Field("number", "Relative tolerance for gradients.", minimum=0),
             },
         ),
-        "output": Field("ndarray", "A pinned expected output (e.g. a published number), as the layer returns it."),
+        "output": Field(
+            "ndarray", "A pinned expected output (e.g. a published number), as the layer returns it."
+        ),
         "states": Field("list", "Pinned expected final states, in Keras order.", items=Field("ndarray")),
         **_TOL,
     },
@@ -154,8 +168,10 @@ WHEN = Field(
         "tf": Field("string", "A PEP 440 specifier on the TensorFlow version, e.g. '>=2.16'."),
         "keras": Field("string", "A PEP 440 specifier on the Keras version."),
         "flavour": Field(
-            "list", "Keras flavours: keras2 (tf.keras on TF <= 2.15), keras3, tf_keras (legacy on new TF).",
-            items=Field("string", enum=FLAVOURS), min_items=1,
+            "list",
+            "Keras flavours: keras2 (tf.keras on TF <= 2.15), keras3, tf_keras (legacy on new TF).",
+            items=Field("string", enum=FLAVOURS),
+            min_items=1,
         ),
         "device": Field("list", "Devices.", items=Field("string", enum=DEVICES), min_items=1),
         "dtype": Field("list", "Dtypes.", items=Field("string", enum=DTYPES), min_items=1),
@@ -167,30 +183,131 @@ DIVERGENCE = Field(
     "A known, declared difference: the item reports xfail with the reason; strict, so if the behaviour "
     "comes back the item fails and says the divergence is gone.",
     fields={
-        "paths": Field("list", "Paths it applies to (default: all).", items=Field("string", enum=PATHS), min_items=1),
+        "paths": Field(
+            "list", "Paths it applies to (default: all).", items=Field("string", enum=PATHS), min_items=1
+        ),
         "when": WHEN,
-        "raises": Field("string", "Exception class name the path raises, e.g. 'TypeError'.",
-                        pattern=r"[A-Za-z_][A-Za-z0-9_.]*"),
+        "raises": Field(
+            "string",
+            "Exception class name the path raises, e.g. 'TypeError'.",
+            pattern=r"[A-Za-z_][A-Za-z0-9_.]*",
+        ),
         "match": Field("string", "Regular expression the exception message must contain (re.search)."),
-        "fails": Field("list", "Checks expected to fail.", items=Field("string", enum=CHECKS), min_items=1,
-                       unique=True),
+        "fails": Field(
+            "list",
+            "Checks expected to fail ('returns' for a contract).",
+            items=Field("string", enum=(*CHECKS, "returns")),
+            min_items=1,
+            unique=True,
+        ),
         "reason": Field("string", "Why, in a sentence a reader of the report understands.", required=True),
         "link": Field("string", "Source: an issue, a release note, a commit."),
     },
     depends={"match": ("raises",)},
 )
 
+_ARRAY_ARG = Field(
+    "table",
+    "An array argument: zeros of this shape as a NumPy array or as a tensor.",
+    fields={
+        "numpy": Field("list", "Shape of a NumPy array of zeros.", items=Field("integer", minimum=0)),
+        "tensor": Field("list", "Shape of a tensor of zeros.", items=Field("integer", minimum=0)),
+        "dtype": Field("string", "Its dtype.", enum=("float16", "float32", "float64"), default="float32"),
+    },
+)
+_SCALAR_ARG = (Field("string"), Field("integer"), Field("number"), Field("boolean"))
+_ARG = Field("any_of", options=(*_SCALAR_ARG, _ARRAY_ARG, Field("list", items=_ARRAY_ARG)))
+_CLASS = Field(
+    "string", "A class of keras.layers, e.g. 'LSTM', 'LSTMCell', 'RNN'.", pattern=r"[A-Z][A-Za-z0-9_]*"
+)
+_KWARGS = Field("table", "Keyword arguments, as spelled.", values=Field("any_of", options=_SCALAR_ARG))
+
+CONTRACT = Field(
+    "table",
+    "An API contract: build keras.layers.<layer>, make one call, state what it returns or raises.",
+    fields={
+        "id": Field(
+            "string",
+            "Unique id across all collected files.",
+            required=True,
+            pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*",
+        ),
+        "description": Field("string", "Why the contract exists."),
+        "layer": replace(_CLASS, required=True),
+        "args": _KWARGS,
+        "cell": Field(
+            "table",
+            "The cell passed positionally (for RNN).",
+            fields={"layer": replace(_CLASS, required=True), "args": _KWARGS},
+        ),
+        "inputs": Field(
+            "list",
+            "Shape of the seeded float32 inputs x ('{inputs}' in call_args).",
+            items=Field("integer", minimum=1),
+            min_items=1,
+        ),
+        "prepare": Field(
+            "string",
+            "'call': call the layer on x once before the call under test (stateful layers, built layers).",
+            enum=("none", "call"),
+            default="none",
+        ),
+        "call": Field(
+            "string",
+            "'new' (the constructor is the call under test), '__call__' (layer(x, ...)), "
+            "or a method name such as 'get_initial_state'.",
+            required=True,
+            pattern=r"new|__call__|[a-z_][a-z0-9_]*",
+        ),
+        "call_args": Field("table", "Keyword arguments of the call.", values=_ARG),
+        "expect": Field(
+            "table",
+            "The outcome: either returns (with length and shapes) or raises (with match).",
+            required=True,
+            fields={
+                "returns": Field(
+                    "string",
+                    "The container returned: tensor, list, tuple, sequence (list or tuple), "
+                    "none, or object (an instance, for 'new').",
+                    enum=("tensor", "list", "tuple", "sequence", "none", "object"),
+                ),
+                "length": Field("integer", "Number of items of a list/tuple.", minimum=0),
+                "shapes": Field(
+                    "list",
+                    "Shape of each item (one shape for a tensor).",
+                    items=Field("list", items=Field("integer", minimum=0)),
+                ),
+                "raises": Field("string", "Exception class name.", pattern=r"[A-Za-z_][A-Za-z0-9_.]*"),
+                "match": Field("string", "Regular expression the message must contain (re.search)."),
+            },
+            depends={"match": ("raises",), "length": ("returns",), "shapes": ("returns",)},
+        ),
+        "divergence": Field("list", "Known divergences (paths do not apply).", items=DIVERGENCE),
+    },
+)
+
 _CASE_FIELDS: dict[str, Field] = {
-    "id": Field("string", "Unique id of the case across all collected files.", required=True,
-                pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*"),
+    "id": Field(
+        "string",
+        "Unique id of the case across all collected files.",
+        required=True,
+        pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*",
+    ),
     "description": Field("string", "Why the case exists."),
     "layer": Field("string", "The layer family.", enum=LAYERS, default="lstm"),
     **_SIZE,
     "options": OPTIONS,
     "paths": Field("list", "Paths to run.", items=Field("string", enum=PATHS), min_items=1, unique=True),
-    "dtypes": Field("list", "Dtypes (or the mixed_float16 policy) to run.", items=Field("string", enum=DTYPES),
-                    min_items=1, unique=True),
-    "devices": Field("list", "Devices to run on.", items=Field("string", enum=DEVICES), min_items=1, unique=True),
+    "dtypes": Field(
+        "list",
+        "Dtypes (or the mixed_float16 policy) to run.",
+        items=Field("string", enum=DTYPES),
+        min_items=1,
+        unique=True,
+    ),
+    "devices": Field(
+        "list", "Devices to run on.", items=Field("string", enum=DEVICES), min_items=1, unique=True
+    ),
     "inputs": INPUTS,
     "weights": WEIGHTS,
     "initial_state": INITIAL_STATE,
@@ -198,14 +315,21 @@ _CASE_FIELDS: dict[str, Field] = {
     "matrix": Field(
         "table",
         "Lists of values for size or option keys; the case runs once per combination (cartesian product).",
-        values=Field("list", items=Field("any_of", options=(Field("integer"), Field("boolean"), Field("string"))),
-                     min_items=1),
+        fields={
+            name: Field(
+                "list",
+                f"Values of {name}, one variant each.",
+                items=replace(f, default=None),
+                min_items=1,
+                unique=True,
+            )
+            for name, f in {**_SIZE, **(OPTIONS.fields or {})}.items()
+        },
     ),
     "divergence": Field("list", "Known divergences.", items=DIVERGENCE),
 }
 # Keys a case needs once [defaults] has been merged in.
 _CASE_REQUIRED = ("batch", "timesteps", "features", "units")
-MATRIX_KEYS = (*_SIZE, *OPTIONS.fields)  # type: ignore[misc]
 
 CASE = Field(
     "table",
@@ -217,12 +341,18 @@ DEFAULTS = Field(
     "Values every case in the file starts from; a case's own values win (tables merge key by key).",
     fields={n: f for n, f in _CASE_FIELDS.items() if n not in ("id", "description")},
 )
+# As written: sizes may come from [defaults] or the matrix, so they are required only per variant.
+CASE_WRITTEN = replace(CASE, fields=_CASE_FIELDS)
+REQUIRED_SIZES = _CASE_REQUIRED
+
 CASE_FILE = Field(
     "table",
     "A conformance case file.",
     fields={
         "defaults": DEFAULTS,
-        "case": Field("list", "The cases.", items=CASE, min_items=1),
+        # As written: the sizes may come from [defaults], so the case checks them only after the merge.
+        "case": Field("list", "The cases.", items=CASE_WRITTEN, min_items=1),
+        "contract": Field("list", "API contracts.", items=CONTRACT, min_items=1),
     },
     required=True,
 )
@@ -235,12 +365,36 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://github.com/tf-rnn-conformance/tf-rnn-conformance/case.schema.json",
         "title": "tf-rnn-conformance case file",
         **to_json_schema(CASE_FILE),
-        "$defs": {"ndarray": NDARRAY_DEF},
     }
     # A file's cases need the sizes only after [defaults] merges in: the schema cannot see the merge,
     # so it asks for them on the case only when [defaults] does not give them.
-    schema["properties"]["case"]["items"].pop("required")
-    schema["properties"]["case"]["items"]["required"] = ["id"]
+    schema["allOf"] = [
+        {
+            "if": {"required": ["defaults"], "properties": {"defaults": {"required": [size]}}},
+            "else": {
+                "properties": {
+                    "case": {
+                        "items": {
+                            "anyOf": [
+                                {"required": [size]},
+                                {"required": ["matrix"], "properties": {"matrix": {"required": [size]}}},
+                            ]
+                        }
+                    }
+                }
+            },
+        }
+        for size in _CASE_REQUIRED
+    ]
+    # [defaults] and [[case]] share their tables and lists: write each once, under $defs.
+    defs: dict[str, Any] = {"ndarray": NDARRAY_DEF}
+    in_defaults = schema["properties"]["defaults"]["properties"]
+    in_case = schema["properties"]["case"]["items"]["properties"]
+    for name, sub in in_defaults.items():
+        if sub.get("type") in ("object", "array") and sub == in_case[name]:
+            defs[name] = sub
+            in_defaults[name] = in_case[name] = {"$ref": f"#/$defs/{name}"}
+    schema["$defs"] = defs
     return schema
 
 

@@ -65,12 +65,17 @@ class Settings:
                 f"choose from {', '.join(DEVICE_CHOICES)}"
             )
         devices = tuple(d for d in DEVICES if d in names or "auto" in names)
-        extra = [Path(p) for p in config.getoption("conformance_cases")] + list(
-            config.getini("conformance_cases")
-        )
+        # Resolved: collection compares them with the absolute paths pytest hands to pytest_collect_file.
+        given = [Path(p) for p in config.getoption("conformance_cases")]
+        given += list(config.getini("conformance_cases"))
+        extra = [p if p.is_absolute() else (config.invocation_params.dir / p).resolve() for p in given]
         for p in extra:
             if not p.exists():
                 raise pytest.UsageError(f"--conformance-cases / conformance_cases: {p} does not exist")
         results = config.getoption("conformance_results")
-        return cls(devices=devices, gpu_required="gpu" in names, extra_paths=tuple(extra),
-                   results=Path(results) if results else None)
+        return cls(
+            devices=devices,
+            gpu_required="gpu" in names,
+            extra_paths=tuple(extra),
+            results=Path(results) if results else None,
+        )

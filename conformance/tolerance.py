@@ -26,7 +26,9 @@ DEFAULTS: Mapping[str, tuple[Tolerance, Tolerance]] = {
 TF32 = (Tolerance(atol=2e-3, rtol=2e-3), Tolerance(atol=5e-3, rtol=5e-3))
 
 
-def for_item(dtype: str, overrides: Mapping[str, float], *, tf32: bool = False) -> tuple[Tolerance, Tolerance]:
+def for_item(
+    dtype: str, overrides: Mapping[str, float], *, tf32: bool = False
+) -> tuple[Tolerance, Tolerance]:
     """(values, gradients) tolerance for one item: the default for its dtype, then the case's overrides."""
     values, grads = TF32 if tf32 and dtype == "float32" else DEFAULTS[dtype]
     return (

@@ -69,7 +69,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
             skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu to leave gpu items out)",
             record=record,
         )
-    declared = applicable(case, path, dtype, device, env)
+    declared = applicable(case.divergences, path, dtype, device, env)
     run: PathRun | None = None
     error: BaseException | None = None
     try:
