@@ -93,10 +93,10 @@ def shape(ctx: Context) -> CheckResult:
         )
         return r
     names = ["output", *fam.state_names]
-    wants = [out_shape] + [(b, u)] * fam.n_states
-    for name, array, want in zip(names, main.arrays, wants):
-        if array.shape != want:
-            r.problems.append(f"{name}.shape={array.shape}, expected {want} [{ctx.call}]")
+    wants: list[tuple[int, ...]] = [out_shape, *[(b, u)] * fam.n_states]
+    for name, array, expected in zip(names, main.arrays, wants):
+        if array.shape != expected:
+            r.problems.append(f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
     return r
 
 
@@ -196,7 +196,7 @@ def gradient(ctx: Context) -> CheckResult:
     r = CheckResult("gradient")
     run, ref, tol = ctx.run, ctx.ref, ctx.grads_tol
     if not run.grads:
-        r.not_applicable = "the call returned tensors of the wrong shape (see shape): no loss to differentiate"
+        r.not_applicable = "the call returned tensors of the wrong shape (see shape): no loss to take"
         return r
     oracle = ref.gradients
     expected = {

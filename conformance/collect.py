@@ -32,7 +32,7 @@ def is_case_file(path: Path, settings: Settings) -> bool:
 
 
 class CaseFile(pytest.File):
-    def collect(self) -> Iterator[CaseItem]:
+    def collect(self) -> Iterator[CaseItem | ContractItem]:
         try:
             cases = casefile.load(self.path)
         except CaseFileError as exc:

@@ -249,7 +249,8 @@ class FusedLayer(_LayerRunner):
         """Which kernel ran, inferred from the layer's own eligibility flags and the device.
 
         Keras 3 tries cuDNN only on GPU (``use_cudnn``) and otherwise runs the generic loop; Keras 2 and
-        tf-keras run their own fused CPU kernel (standard_lstm) when the layer is cuDNN-eligible, the generic loop if not.
+        tf-keras run their own fused CPU kernel (standard_lstm) when the layer is cuDNN-eligible, the
+        generic loop if not.
         """
         generic = "generic RNN loop (backend rnn over the cell)"
         if self.env.flavour == "keras3":

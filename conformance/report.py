@@ -245,7 +245,8 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee;c
 _JS = """document.querySelectorAll('table.sortable th').forEach((th,i)=>th.onclick=()=>{
 const t=th.closest('table'),b=t.tBodies[0],rows=[...b.rows],d=th.dataset.dir=th.dataset.dir==='a'?'d':'a';
 const v=r=>{const c=r.cells[i];return c.dataset.v!==undefined?parseFloat(c.dataset.v):c.textContent};
-rows.sort((x,y)=>{const a=v(x),c=v(y);return(a>c?1:a<c?-1:0)*(d==='a'?1:-1)});rows.forEach(r=>b.appendChild(r))});"""
+rows.sort((x,y)=>{const a=v(x),c=v(y);return(a>c?1:a<c?-1:0)*(d==='a'?1:-1)});
+rows.forEach(r=>b.appendChild(r))});"""
 
 
 def _colour(ratio: float | None) -> str:

@@ -82,8 +82,8 @@ class ResultsWriter:
             self.collect_errors.append({"nodeid": report.nodeid, "message": str(report.longrepr)[:4000]})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
-        record = props.get("conformance")
+        props: dict[str, Any] = dict(report.user_properties)
+        record: dict[str, Any] | None = props.get("conformance")
         if record is None:
             return
         if "conformance_env" in props and not self.environment:

@@ -83,7 +83,7 @@ def _execute(r: Runner, device: str) -> PathRun:
         # The loss is the same function on every path: states count only where the layer returns them.
         terms = [
             (output, data.cot_output),
-            *zip(states if case.options.return_state else [], data.cot_states),
+            *zip((states or []) if case.options.return_state else [], data.cot_states),
         ]
         loss = tf.zeros((), loss_dtype)
         for tensor, cot in terms:

@@ -52,6 +52,8 @@ OPTIONS = Field(
     },
 )
 
+OPTION_KEYS: tuple[str, ...] = tuple(OPTIONS.fields or {})
+
 _SEED = Field("integer", "Seed of NumPy's default_rng.", minimum=0)
 _SCALE = Field("number", "Half-width of the uniform distribution values are drawn from.", minimum=0)
 

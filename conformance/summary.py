@@ -18,7 +18,7 @@ class KernelSummary:
         if report.when != "call":
             return
         for name, record in report.user_properties:
-            rec: dict[str, Any] = record if name == "conformance" else {}
+            rec: dict[str, Any] = dict(record) if name == "conformance" else {}  # type: ignore[call-overload]
             if rec.get("kernel"):
                 self.kernels[(rec["path"], rec["device"], rec["dtype"], rec["kernel"])] += 1
 

@@ -130,8 +130,11 @@ class TFEnv:
             "cpu": _cpu_model(),
             "tensorflow": str(self.tf_version),
             "tensorflow_dist": installed().tf_dist,
-            "tf_build": {k: str(v) for k, v in build.items() if k in
-                         ("cuda_version", "cudnn_version", "is_cuda_build", "is_rocm_build", "cpu_compiler")},
+            "tf_build": {
+                k: str(v)
+                for k, v in build.items()
+                if k in ("cuda_version", "cudnn_version", "is_cuda_build", "is_rocm_build", "cpu_compiler")
+            },
             "keras_flavour": self.flavour,
             "keras": str(self.keras_version),
             "keras_module": getattr(self.keras, "__name__", ""),
