@@ -163,7 +163,7 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
         raise CaseFileError(
             f"sizes {sizes} make {elements:,} elements in one tensor; the kit refuses more than "
             f"{schema.MAX_ELEMENTS:,} (they would exhaust memory rather than test anything)",
-            key="batch" if not variant else "matrix",
+            key="matrix" if variant else max(sizes, key=lambda k: sizes[k]),
         )
     options = Options(**raw.get("options", {}))
     inputs = _data_spec(

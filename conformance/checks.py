@@ -54,9 +54,7 @@ class Context:
 
     @property
     def call(self) -> str:
-        """The main call, as the user would write it (the last layer call the path made)."""
-        calls = [s for s in self.run.steps if s.startswith(("layer(", "for t in"))]
-        return calls[0] if calls else self.run.steps[-1]
+        return self.run.main_call
 
 
 def shape(ctx: Context) -> CheckResult:

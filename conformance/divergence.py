@@ -37,14 +37,16 @@ def applicable(
     return found
 
 
+def exception_matches(name: str, pattern: str | None, error: BaseException) -> bool:
+    """Is ``error`` an instance of a class called ``name`` (bare or module-qualified, anywhere in its
+    MRO), with a message that ``pattern`` finds (``re.search``)? Declarations and contracts both ask this."""
+    mro = type(error).__mro__
+    names = {c.__name__ for c in mro} | {f"{c.__module__}.{c.__name__}" for c in mro}
+    return name in names and (pattern is None or re.search(pattern, str(error)) is not None)
+
+
 def raised_matches(d: Divergence, error: BaseException) -> bool:
-    """Does ``error`` match a ``raises`` declaration (class name anywhere in its MRO, plus the regex)?"""
-    names = {c.__name__ for c in type(error).__mro__} | {
-        f"{c.__module__}.{c.__name__}" for c in type(error).__mro__
-    }
-    if d.raises not in names:
-        return False
-    return d.match is None or re.search(d.match, str(error)) is not None
+    return d.raises is not None and exception_matches(d.raises, d.match, error)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ class PathRun:
     initial_state: Returned | None = None  # what get_initial_state returned
     probes: dict[str, Any] = field(default_factory=dict)  # initial-state checks' extra calls
 
+    @property
+    def main_call(self) -> str:
+        """The call under test, as the user would write it (not the checks' extra calls)."""
+        calls = [s for s in self.steps if s.startswith(("layer(", "for t in"))]
+        return calls[0] if calls else self.steps[-1]
+
 
 def _device_name(device: str) -> str:
     return "/GPU:0" if device == "gpu" else "/CPU:0"

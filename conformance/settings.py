@@ -60,9 +60,10 @@ class Settings:
         names = [n.strip() for n in str(raw).split(",") if n.strip()]
         unknown = [n for n in names if n not in DEVICE_CHOICES]
         if unknown or not names:
+            what = f"unknown device(s) {', '.join(map(repr, unknown))}" if unknown else "no device given"
             raise pytest.UsageError(
-                f"--conformance-devices: unknown device(s) {unknown or names!r}; "
-                f"choose from {', '.join(DEVICE_CHOICES)}"
+                f"--conformance-devices / ini conformance_devices: {what}; "
+                f"choose from {', '.join(DEVICE_CHOICES)} (comma-separated)"
             )
         devices = tuple(d for d in DEVICES if d in names or "auto" in names)
         # Resolved: collection compares them with the absolute paths pytest hands to pytest_collect_file.

@@ -74,7 +74,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     error: BaseException | None = None
     try:
         run = execute(env, case, path, dtype, device)
-        steps, call = run.steps, run.steps[-1]
+        steps, call = run.steps, run.main_call
         results = evaluate(case, dtype, run, tf32=env.tf32)
     except PathError as exc:
         steps, call, error, results = exc.steps, exc.call, exc.error, []

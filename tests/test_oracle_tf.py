@@ -19,12 +19,23 @@ pytestmark = pytest.mark.requires_tf
 LAYERS = {"lstm": ("LSTM", 4), "gru": ("GRU", 3), "simple_rnn": ("SimpleRNN", 1)}
 
 
-def _keras_run(tf: ModuleType, family: str, x: np.ndarray, state: tuple[np.ndarray, ...],
-               weights: dict[str, np.ndarray], mask: np.ndarray | None, **options: Any) -> tuple[Any, ...]:
+def _keras_run(
+    tf: ModuleType,
+    family: str,
+    x: np.ndarray,
+    state: tuple[np.ndarray, ...],
+    weights: dict[str, np.ndarray],
+    mask: np.ndarray | None,
+    **options: Any,
+) -> tuple[Any, ...]:
     """Keras's sequence, final states and gradients of sum(cot * sequence) + sum(cot_s * state)."""
     layer_name, _ = LAYERS[family]
     layer = getattr(tf.keras.layers, layer_name)(
-        weights["recurrent_kernel"].shape[0], return_sequences=True, return_state=True, dtype="float64", **options
+        weights["recurrent_kernel"].shape[0],
+        return_sequences=True,
+        return_state=True,
+        dtype="float64",
+        **options,
     )
     layer.build(x.shape)
     layer.set_weights([weights[k] for k in ("kernel", "recurrent_kernel", "bias") if k in weights])
@@ -59,8 +70,9 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize(("family", "options", "masking"), CONFIGS, ids=lambda v: str(v))
-def test_oracle_matches_keras_float64(tf: ModuleType, family: str, options: dict[str, Any],
-                                      masking: str | None) -> None:
+def test_oracle_matches_keras_float64(
+    tf: ModuleType, family: str, options: dict[str, Any], masking: str | None
+) -> None:
     oracle = ORACLES[family]
     rng = np.random.default_rng(0)
     b, t, f, u = 3, 6, 4, 5
@@ -78,7 +90,9 @@ def test_oracle_matches_keras_float64(tf: ModuleType, family: str, options: dict
     np.testing.assert_allclose(trace.sequence, seq, rtol=1e-9, atol=1e-11)
     for got, want in zip(trace.states, finals):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
-    g = oracle.gradients(x, state, weights, cot_sequence=cot_seq, cot_states=tuple(cots), mask=mask, **options)
+    g = oracle.gradients(
+        x, state, weights, cot_sequence=cot_seq, cot_states=tuple(cots), mask=mask, **options
+    )
     expected = [g.inputs, *g.initial_state, *(g.weights[k] for k in shapes)]
     for got, want in zip(expected, grads):
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)

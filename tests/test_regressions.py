@@ -36,8 +36,12 @@ BREAKAGES: dict[str, tuple[str, list[str]]] = {
             return h * 1.01, new
         K.layers.LSTMCell.call = call
         """,
-        ["*victim*manual_loop*", "*[[]agreement[]] output of *vs oracle:*elements differ*",
-         "*max abs error*", "*first differing indices*"],
+        [
+            "*victim*manual_loop*",
+            "*[[]agreement[]] output of *vs oracle:*elements differ*",
+            "*max abs error*",
+            "*first differing indices*",
+        ],
     ),
     "gradient cut through the cell state": (
         """
@@ -89,7 +93,10 @@ BREAKAGES: dict[str, tuple[str, list[str]]] = {
             return [out[0] + 1e-3, *out[1:]] if isinstance(out, (list, tuple)) else out + 1e-3
         K.layers.LSTM.__call__ = call
         """,
-        ["*victim*fused_layer-float32-cpu*", "*[[]agreement[]] output of layer(x, initial_state=[[]h, c[]]) vs oracle*"],
+        [
+            "*victim*fused_layer-float32-cpu*",
+            "*[[]agreement[]] output of layer(x, initial_state=[[]h, c[]]) vs oracle*",
+        ],
     ),
 }
 

@@ -1,0 +1,96 @@
+"""Shared fixtures of the kit's own tests: pytester, TensorFlow gating, and helpers to run the plugin.
+
+Tests that need TensorFlow carry the ``requires_tf`` marker (or use the ``tf`` fixture). Without an
+importable TensorFlow they skip, unless ``CONFORMANCE_REQUIRE_TF=1`` (set in CI), in which case they fail:
+a CI job that was meant to test against TF can never go green by skipping everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = REPO / "cases"
+
+# The kit is imported from this checkout even where it is not installed (system python3 run from
+# elsewhere): pytester's in-process runs find the plugin's entry point through the egg-info here.
+if importlib.util.find_spec("conformance") is None:  # pragma: no cover - depends on the environment
+    sys.path.insert(0, str(REPO))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# pytester restores sys.modules after each in-process run, so a module that another plugin imports lazily
+# during a run (hypothesis's pytest plugin does, in its terminal summary) is re-imported, assertion-rewritten,
+# by every run: about a second each. Imported once here, it is part of what pytester restores.
+with contextlib.suppress(ImportError):
+    import hypothesis  # noqa: F401
+
+#: A kit source line in a traceback ("conformance/casefile.py:123", 'File ".../conformance/run.py"').
+KIT_SOURCE = re.compile(r"conformance[/\\]\w+(?:[/\\]\w+)*\.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_tf: the test runs TensorFlow; skips when it is not importable, fails instead "
+        "when CONFORMANCE_REQUIRE_TF=1",
+    )
+
+
+def tf_required() -> bool:
+    """CI sets CONFORMANCE_REQUIRE_TF=1 so that TensorFlow tests cannot silently skip."""
+    return os.environ.get("CONFORMANCE_REQUIRE_TF", "").strip() == "1"
+
+
+def require_tf() -> ModuleType:
+    """Import TensorFlow, or skip the calling test (fail it under CONFORMANCE_REQUIRE_TF=1)."""
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        message = f"TensorFlow is not importable ({exc})"
+        if tf_required():
+            pytest.fail(f"{message}, but CONFORMANCE_REQUIRE_TF=1 requires it", pytrace=False)
+        pytest.skip(message)
+    return tf
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("requires_tf") is not None:
+        require_tf()
+
+
+@pytest.fixture
+def tf() -> ModuleType:
+    """The TensorFlow module (skips or fails the test as :func:`require_tf` says)."""
+    return require_tf()
+
+
+@pytest.fixture
+def kit_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let subprocess runs import the kit from this checkout (system python3 has it only on sys.path)."""
+    parts = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+
+
+def assert_no_kit_traceback(text: str) -> None:
+    """A clean report: no Python traceback, no kit source location."""
+    assert "Traceback" not in text, text
+    found = KIT_SOURCE.search(text)
+    assert found is None, f"kit source line {found.group(0)!r} in the report:\n{text}"
+
+
+def collected_ids(stdout_lines: list[str]) -> list[str]:
+    """The ``file::name`` lines of ``--co -q`` output."""
+    return [
+        line.strip() for line in stdout_lines if "::" in line and not line.startswith(("ERROR", "FAILED"))
+    ]

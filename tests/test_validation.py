@@ -1,0 +1,331 @@
+"""Malformed case files: one clean collection error each, located and explained; the rest still collects.
+
+No TensorFlow needed. Every error must name the file, the line of the case's id, the case id and the key
+path, say what was expected and what was found, and carry no traceback from the kit.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+
+import pytest
+from conftest import assert_no_kit_traceback, collected_ids
+
+# The bad case is the second of its file, below [defaults] and a valid case: its id is on line 12.
+TEMPLATE = """\
+# a case file with one bad case
+[defaults]
+batch = 1
+timesteps = 2
+features = 2
+units = 2
+
+[[case]]
+id = "fine"
+
+[[case]]
+id = "the-bad-one"
+{body}
+"""
+BAD_LINE = 12
+GOOD = '[[case]]\nid = "good"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\ndevices = ["cpu"]\n'
+GOOD_ITEMS = sorted(
+    f"good.toml::good[{p}-float32-cpu]" for p in ("manual_loop", "rnn_wrapper", "fused_layer")
+)
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A bad case body, the key path the error must name and the fragments its message must contain."""
+
+    body: str
+    key: str
+    says: tuple[str, ...]
+    index_ok: bool = False  # the key may also name the list element: 'matrix.batch' or 'matrix.batch[0]'
+
+
+DIV = "[[case.divergence]]\n"
+BAD_CASES: dict[str, Bad] = {
+    # unknown keys, with a suggestion
+    "unknown key in case": Bad(
+        "optoins = { return_state = true }", "optoins", ("unknown key", "did you mean 'options'?")
+    ),
+    "unknown key in options": Bad(
+        "options = { return_stat = true }",
+        "options.return_stat",
+        ("unknown key", "did you mean 'return_state'?"),
+    ),
+    "unknown key in initial_state": Bad(
+        'initial_state = { kind = "random", sede = 3 }',
+        "initial_state.sede",
+        ("unknown key", "did you mean 'seed'?"),
+    ),
+    "unknown key in divergence": Bad(
+        DIV + 'raises = "TypeError"\nreasn = "x"',
+        "divergence[0].reasn",
+        ("unknown key", "did you mean 'reason'?"),
+    ),
+    "unknown key in expect.tolerance": Bad(
+        "expect = { tolerance = { atoll = 1e-3 } }",
+        "expect.tolerance.atoll",
+        ("unknown key", "did you mean 'atol'?"),
+    ),
+    # wrong types
+    "string size": Bad('batch = "1"', "batch", ("expected an integer", "found string '1'")),
+    "float size": Bad("units = 2.5", "units", ("expected an integer", "found float 2.5")),
+    "string boolean": Bad(
+        'options = { return_state = "yes" }',
+        "options.return_state",
+        ("expected true or false", "found string 'yes'"),
+    ),
+    "scalar for a list": Bad('dtypes = "float32"', "dtypes", ("expected a list", "found string 'float32'")),
+    "string for a number": Bad(
+        'inputs = { kind = "constant", value = "one" }',
+        "inputs.value",
+        ("expected a number", "found string 'one'"),
+    ),
+    "table for a string": Bad("description = { a = 1 }", "description", ("expected a string", "found table")),
+    # enum typos
+    "path typo": Bad(
+        'paths = ["fused_layr"]',
+        "paths[0]",
+        (
+            "expected one of 'manual_loop', 'rnn_wrapper', 'fused_layer'",
+            "found string 'fused_layr'",
+            "did you mean 'fused_layer'?",
+        ),
+    ),
+    "dtype typo": Bad(
+        'dtypes = ["float32", "flaot16"]', "dtypes[1]", ("found string 'flaot16'", "did you mean 'float16'?")
+    ),
+    "device typo": Bad('devices = ["gpus"]', "devices[0]", ("found string 'gpus'", "did you mean 'gpu'?")),
+    "activation typo": Bad(
+        'options = { activation = "tanhh" }',
+        "options.activation",
+        ("found string 'tanhh'", "did you mean 'tanh'?"),
+    ),
+    "state kind typo": Bad(
+        'initial_state = { kind = "randm" }',
+        "initial_state.kind",
+        ("found string 'randm'", "did you mean 'random'?"),
+    ),
+    "check typo": Bad(
+        'expect = { checks = ["agrement"] }',
+        "expect.checks[0]",
+        ("found string 'agrement'", "did you mean 'agreement'?"),
+    ),
+    # sizes
+    "zero size": Bad("batch = 0", "batch", ("expected an integer from 1 to", "found integer 0")),
+    "negative size": Bad("units = -3", "units", ("expected an integer from 1 to", "found integer -3")),
+    "huge size": Bad(
+        "timesteps = 100000", "timesteps", ("expected an integer from 1 to", "found integer 100000")
+    ),
+    "element-count limit": Bad(
+        # The error names the largest size, the likeliest culprit.
+        "batch = 4096\ntimesteps = 10000",
+        "timesteps",
+        ("81,920,000 elements", "refuses more than 20,000,000"),
+    ),
+    # explicit arrays of the wrong shape
+    "inputs shape": Bad(
+        'inputs = { kind = "explicit", array = [[[1.0, 2.0]]] }',
+        "inputs.array",
+        ("expected an array of shape (1, 2, 2)", "found shape (1, 1, 2)"),
+    ),
+    "ragged inputs": Bad(
+        'inputs = { kind = "explicit", array = [[[1.0, 2.0], [3.0]]] }', "inputs.array", ("ragged",)
+    ),
+    "kernel shape": Bad(
+        'weights = { kind = "explicit", kernel = [[0.0]], recurrent_kernel = [[0.0]], bias = [0.0] }',
+        "weights.kernel",
+        ("expected an array of shape (2, 8)", "found shape (1, 1)"),
+    ),
+    "pinned output shape": Bad(
+        "expect = { output = [[0.0]] }",
+        "expect.output",
+        ("expected an array of shape (1, 2)", "found shape (1, 1)"),
+    ),
+    "explicit state shape": Bad(
+        'initial_state = { kind = "explicit", states = [[[0.0, 0.0]], [[0.0]]] }',
+        "initial_state.states[1]",
+        ("expected an array of shape (1, 2)", "found shape (1, 1)"),
+    ),
+    "explicit state count": Bad(
+        'initial_state = { kind = "explicit", states = [[[0.0, 0.0]]] }',
+        "initial_state.states",
+        ("expected 2 state array(s), found 1",),
+    ),
+    # divergences
+    "bad version specifier": Bad(
+        DIV + 'when = { tf = ">=2.x" }\nraises = "TypeError"\nreason = "r"',
+        "divergence[0].when.tf",
+        ("not a version specifier", "'>=2.x'"),
+    ),
+    "bad specifier in the second divergence": Bad(
+        DIV
+        + 'raises = "TypeError"\nreason = "ok"\n'
+        + DIV
+        + 'when = { keras = "3" }\nraises = "X"\nreason = "r"',
+        "divergence[1].when.keras",
+        ("not a version specifier", "'3'"),
+    ),
+    "invalid regex": Bad(
+        DIV + 'raises = "TypeError"\nmatch = "(unclosed"\nreason = "r"',
+        "divergence[0].match",
+        ("not a regular expression",),
+    ),
+    "raises and fails": Bad(
+        DIV + 'raises = "TypeError"\nfails = ["agreement"]\nreason = "r"',
+        "divergence[0]",
+        ("exactly one of 'raises'", "'fails'"),
+    ),
+    "neither raises nor fails": Bad(DIV + 'reason = "r"', "divergence[0]", ("exactly one of 'raises'",)),
+    "missing reason": Bad(DIV + 'raises = "TypeError"', "divergence[0].reason", ("missing required key",)),
+    "match without raises": Bad(
+        DIV + 'fails = ["agreement"]\nmatch = "x"\nreason = "r"', "divergence[0].match", ("'raises'",)
+    ),
+    "flavour typo": Bad(
+        DIV + 'when = { flavour = ["keras33"] }\nraises = "E"\nreason = "r"',
+        "divergence[0].when.flavour[0]",
+        ("found string 'keras33'", "did you mean 'keras3'?"),
+    ),
+    # initial_state.args placeholders
+    "bad placeholder": Bad(
+        'initial_state = { kind = "get_initial_state", args = { batch_size = "{batchsize}" } }',
+        "initial_state.args.batch_size",
+        ("unknown placeholder '{batchsize}'", "'{batch}'"),
+    ),
+    # matrix
+    "matrix unknown key": Bad(
+        "[case.matrix]\ncolour = [1, 2]", "matrix.colour", ("batch", "return_sequences")
+    ),
+    "matrix value of the wrong type": Bad(
+        '[case.matrix]\nreturn_sequences = ["yes", "no"]',
+        "matrix.return_sequences",
+        ("expected", "found string 'yes'"),
+        True,
+    ),
+    "matrix value not a list": Bad(
+        "[case.matrix]\nbatch = 2", "matrix.batch", ("expected a list", "found integer 2")
+    ),
+}
+
+
+def error_lines(output: str, filename: str) -> list[str]:
+    """Lines of the run's output that carry a located error for ``filename``."""
+    return [line for line in output.splitlines() if f"{filename}:" in line and not line.startswith("ERROR ")]
+
+
+def run_collect(pytester: pytest.Pytester) -> tuple[pytest.RunResult, str]:
+    pytester.makefile(".toml", good=GOOD)
+    result = pytester.runpytest("--co", "-q")
+    output = result.stdout.str() + "\n" + result.stderr.str()
+    assert_no_kit_traceback(output)
+    assert sorted(collected_ids(result.outlines)) == GOOD_ITEMS, output  # the valid file still collects
+    return result, output
+
+
+@pytest.mark.parametrize("name", list(BAD_CASES))
+def test_bad_case_is_one_located_error(pytester: pytest.Pytester, name: str) -> None:
+    """One collection error for the file: file, id line, case id, key path, expected/found."""
+    bad = BAD_CASES[name]
+    pytester.makefile(".toml", bad=TEMPLATE.format(body=bad.body))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1, output
+    assert output.count("ERROR collecting bad.toml") == 1, output
+    lines = error_lines(output, "bad.toml")
+    assert len(lines) == 1, output
+    pattern = re.escape(f"bad.toml:{BAD_LINE}: case 'the-bad-one': key '{bad.key}")
+    pattern += r"(?:\[\d+\])?': " if bad.index_ok else "': "
+    found = re.search(pattern, lines[0])
+    assert found, f"{pattern!r} not in {lines[0]!r}"
+    message = lines[0][found.end() :]
+    for fragment in bad.says:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_broken_toml(pytester: pytest.Pytester) -> None:
+    """Invalid TOML: the file and the parser's line and column."""
+    pytester.makefile(".toml", bad=TEMPLATE.format(body="units = = 2"))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert "not valid TOML" in line and f"line {BAD_LINE + 1}" in line, line
+
+
+def test_not_utf8(pytester: pytest.Pytester) -> None:
+    """Bytes that are not UTF-8: a clean error naming the file and where the bad byte is."""
+    text = TEMPLATE.format(body="description = 'caf\u00e9'").encode("latin-1")
+    (pytester.path / "bad.toml").write_bytes(text)
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert "UTF-8" in line and f"byte {text.index(0xE9)}" in line, line
+
+
+def test_unknown_top_level_key(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", bad='colour = "red"\n' + TEMPLATE.format(body=""))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert "key 'colour'" in line and "unknown top-level key" in line, line
+
+
+def test_misspelled_defaults_table(pytester: pytest.Pytester) -> None:
+    """``[default]`` instead of ``[defaults]``: named as an unknown top-level key, pointing at [defaults]."""
+    pytester.makefile(".toml", bad=TEMPLATE.format(body="").replace("[defaults]", "[default]"))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert "key 'default'" in line and "[defaults]" in line, line
+
+
+def test_unknown_key_in_defaults(pytester: pytest.Pytester) -> None:
+    """A bad key in [defaults] is reported against [defaults], with the key path and a suggestion."""
+    pytester.makefile(".toml", bad=TEMPLATE.format(body="").replace("units = 2", "unitz = 2"))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert "case '[defaults]': key 'defaults.unitz': unknown key" in line, line
+    assert "did you mean 'units'?" in line, line
+
+
+def test_case_without_id(pytester: pytest.Pytester) -> None:
+    """A case with no id is named by its position."""
+    pytester.makefile(".toml", bad=TEMPLATE.format(body="").replace('id = "the-bad-one"', "batch = 1"))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1
+    (line,) = error_lines(output, "bad.toml")
+    assert re.search(r"case '(?:case )?#2': key 'id': missing required key", line), line
+
+
+def test_several_bad_files_one_error_each(pytester: pytest.Pytester) -> None:
+    """Three bad files, three errors (one per file, each its own), and the good file still listed."""
+    for name, key in (("one", "path typo"), ("two", "zero size"), ("three", "missing reason")):
+        pytester.makefile(".toml", **{name: TEMPLATE.format(body=BAD_CASES[key].body)})
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 3, output
+    for name, key in (("one", "paths[0]"), ("two", "batch"), ("three", "divergence[0].reason")):
+        (line,) = error_lines(output, f"{name}.toml")
+        assert f"{name}.toml:{BAD_LINE}: case 'the-bad-one': key '{key}'" in line, line
+
+
+def test_errors_do_not_depend_on_position(pytester: pytest.Pytester) -> None:
+    """The line is the bad case's own id line, wherever the case sits in the file."""
+    body = textwrap.dedent(
+        """\
+        [[case]]
+        id = "first"
+        batch = 1
+        timesteps = 2
+        features = 2
+        units = 2
+        paths = ["fused_layr"]
+        """
+    )
+    pytester.makefile(".toml", bad=body)
+    _result, output = run_collect(pytester)
+    (line,) = error_lines(output, "bad.toml")
+    assert "bad.toml:2: case 'first': key 'paths[0]'" in line, line
