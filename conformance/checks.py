@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,6 @@ from conformance.data import DTYPE_ROLES
 from conformance.families import FAMILIES
 from conformance.reference import Reference
 from conformance.run import PathRun
-from conformance.tolerance import for_item
 
 
 @dataclass
@@ -26,6 +26,7 @@ class CheckResult:
     problems: list[str] = field(default_factory=list)
     not_applicable: str = ""  # why the check had nothing to judge on this item
     worst: float = 0.0  # largest error / tolerance among the comparisons made
+    details: dict[str, Any] = field(default_factory=dict)  # machine-readable extras for results files
 
     @property
     def failed(self) -> bool:
@@ -267,8 +268,9 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
 }
 
 
-def evaluate(case: Case, dtype_name: str, run: PathRun, *, tf32: bool = False) -> list[CheckResult]:
-    """Every check the case asks for, on one run (``tf32``: float32 matmuls ran in TensorFloat-32)."""
-    values_tol, grads_tol = for_item(dtype_name, case.expect.tolerance, tf32=tf32 and run.device == "gpu")
-    ctx = Context(case, dtype_name, run, Reference(case, run.data), values_tol, grads_tol)
+def evaluate(
+    case: Case, dtype_name: str, run: PathRun, tols: tuple[Tolerance, Tolerance]
+) -> list[CheckResult]:
+    """Every check the case asks for, on one run, with the item's (values, gradients) tolerances."""
+    ctx = Context(case, dtype_name, run, Reference(case, run.data), *tols)
     return [CHECKS[name](ctx) for name in case.expect.checks]

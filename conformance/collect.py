@@ -121,5 +121,11 @@ class CaseItem(_Item):
     def judge(self) -> verdict.ItemOutcome:
         settings = self.config.stash[SETTINGS]
         return verdict.judge(
-            self.case, self.rnn_path, self.dtype, self.device, gpu_required=settings.gpu_required
+            self.case,
+            self.rnn_path,
+            self.dtype,
+            self.device,
+            gpu_required=settings.gpu_required,
+            record_dir=settings.record,
+            baseline_dir=settings.baseline,
         )

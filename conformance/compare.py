@@ -18,6 +18,7 @@ class Comparison:
     what: str
     worst: float  # largest |error| / allowed error over all elements (<= 1 passes)
     message: str
+    count: int = 0  # elements beyond tolerance
 
     @property
     def ok(self) -> bool:
@@ -35,7 +36,9 @@ def compare(
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
-        return Comparison(what, float("inf"), f"{what}: shape {actual.shape}, expected {expected.shape}")
+        return Comparison(
+            what, float("inf"), f"{what}: shape {actual.shape}, expected {expected.shape}", actual.size
+        )
     atol = tol.atol * max(1.0, float(np.max(np.abs(expected), initial=0.0))) if scale_atol else tol.atol
     allowed = atol + tol.rtol * np.abs(expected)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -79,4 +82,4 @@ def compare(
     first = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)[:MAX_INDICES]]
     more = f" (+{count - len(first)} more)" if count > len(first) else ""
     lines.append(f"  first differing indices: {', '.join(map(str, first))}{more}")
-    return Comparison(what, worst, "\n".join(lines))
+    return Comparison(what, worst, "\n".join(lines), count)

@@ -10,7 +10,7 @@ from conformance import schema, tfenv
 from conformance.collect import SETTINGS, CaseFile, is_case_file
 from conformance.results import ResultsWriter
 from conformance.settings import Settings, add_options
-from conformance.summary import KernelSummary
+from conformance.summary import RunSummary
 
 MARKERS = {
     "conformance": "an item generated from a conformance case file",
@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings.from_config(config)
     config.stash[SETTINGS] = settings
     config.args.extend(str(p) for p in settings.extra_paths if str(p) not in config.args)
-    config.pluginmanager.register(KernelSummary(), "conformance-kernel-summary")
+    config.pluginmanager.register(RunSummary(), "conformance-summary")
     if settings.results is not None and not hasattr(config, "workerinput"):  # the xdist controller writes
         config.pluginmanager.register(ResultsWriter(settings.results), "conformance-results")
 

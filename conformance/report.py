@@ -98,6 +98,7 @@ class Report:
     keys: list[str]
     changes: list[Change]
     drift: list[tuple[str, list[float | None], float]]
+    baseline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (item, run, summary)
 
     def cell(self, run: Run, key: str) -> dict[str, Any] | None:
         return run.items.get(key)
@@ -110,6 +111,7 @@ class Report:
             ],
             "changes": [asdict(c) for c in self.changes],
             "drift": [{"item": k, "worst": v, "spread": s} for k, v, s in self.drift],
+            "baseline": [{"item": k, "environment": e, **b} for k, e, b in self.baseline],
             "matrix": {k: {r.label: r.items.get(k) for r in self.runs} for k in self.keys},
         }
 
@@ -143,7 +145,33 @@ def analyse(runs: list[Run]) -> Report:
     drift.sort(key=lambda row: -row[2])
     order = {"new failure": 0, "divergence appeared": 1, "divergence gone": 2, "outcome": 3, "kernel": 4}
     changes.sort(key=lambda c: (order[c.kind], c.item))
-    return Report(runs, keys, changes, drift[:DRIFT_ROWS])
+    return Report(runs, keys, changes, drift[:DRIFT_ROWS], _baseline_rows(usable))
+
+
+def _baseline_rows(runs: list[Run]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Per item and environment: how far it drifted from the baseline it was compared with."""
+    rows = []
+    for run in runs:
+        for key, rec in run.items.items():
+            arrays = rec.get("baseline")
+            if not isinstance(arrays, dict) or not arrays:
+                continue
+            worst_name = max(arrays, key=lambda n: arrays[n]["worst"])
+            rows.append(
+                (
+                    key,
+                    run.label,
+                    {
+                        "worst": arrays[worst_name]["worst"],
+                        "array": worst_name,
+                        "max_abs": max(a["max_abs"] for a in arrays.values()),
+                        "max_ulps": max(a["max_ulps"] for a in arrays.values()),
+                        "in_tolerance": all(a["worst"] <= 1 for a in arrays.values()),
+                    },
+                )
+            )
+    rows.sort(key=lambda row: -row[2]["worst"])
+    return rows
 
 
 def _kind(outcomes: list[str]) -> str:
@@ -223,6 +251,20 @@ def render_markdown(report: Report) -> str:
         for key, ratios, spread in report.drift:
             vals = " | ".join("—" if v is None else f"{v:.3g}" for v in ratios)
             out.append(f"| {_md(key)} | {vals} | {spread:.3g} |")
+    if report.baseline:
+        beyond = sum(1 for *_, b in report.baseline if not b["in_tolerance"])
+        out += [
+            "",
+            f"## Drift from the baseline ({len(report.baseline)} compared, {beyond} beyond tolerance)",
+            "",
+            "| item | environment | in tolerance | largest error ÷ tolerance (array) | max abs | max ULPs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, label, b in report.baseline:
+            out.append(
+                f"| {_md(key)} | {_md(label)} | {'yes' if b['in_tolerance'] else '**no**'} | "
+                f"{b['worst']:.3g} ({b['array']}) | {b['max_abs']:.3g} | {b['max_ulps']:.3g} |"
+            )
     out += [
         "",
         "## All items",
@@ -296,6 +338,20 @@ def render_html(report: Report) -> str:
         parts.append("</tbody></table>")
     else:
         parts.append("<p>Nothing: every item has the same outcome and kernel in every environment.</p>")
+    if report.baseline:
+        parts.append(
+            "<h2>Drift from the baseline</h2><table class=sortable><thead><tr><th>item</th>"
+            "<th>environment</th><th>in tolerance</th><th>largest error ÷ tolerance</th><th>array</th>"
+            "<th>max abs</th><th>max ULPs</th></tr></thead><tbody>"
+        )
+        for key, label, b in report.baseline:
+            parts.append(
+                f"<tr><td>{esc(key)}</td><td>{esc(label)}</td><td>{'yes' if b['in_tolerance'] else 'NO'}"
+                f'</td><td style="{_colour(b["worst"])}" data-v="{b["worst"]}">{b["worst"]:.3g}</td>'
+                f'<td>{esc(b["array"])}</td><td data-v="{b["max_abs"]}">{b["max_abs"]:.3g}</td>'
+                f'<td data-v="{b["max_ulps"]}">{b["max_ulps"]:.3g}</td></tr>'
+            )
+        parts.append("</tbody></table>")
     parts.append(
         "<h2>All items</h2><p class=muted>Cell colour: largest error ÷ tolerance (green 0, red ≥ 1). "
         "Click a header to sort.</p><table class=sortable><thead><tr><th>item</th>"

@@ -38,6 +38,22 @@ def add_options(parser: pytest.Parser) -> None:
         help="write a JSON record of the run (environment fingerprint, every item's outcome, kernel, "
         "error vs tolerance, duration) to PATH; read by `python -m conformance report`",
     )
+    group.addoption(
+        "--conformance-record",
+        default=None,
+        dest="conformance_record",
+        metavar="DIR",
+        help="store every item's outputs, final states and gradients in DIR (one .npz each); over an "
+        "existing baseline, rewrite it and say what changed",
+    )
+    group.addoption(
+        "--conformance-baseline",
+        default=None,
+        dest="conformance_baseline",
+        metavar="DIR",
+        help="compare every item with its entry in DIR (made by --conformance-record): drift beyond "
+        "tolerance, a missing entry or a changed case fails the item",
+    )
     parser.addini(
         "conformance_cases",
         type="paths",
@@ -53,6 +69,8 @@ class Settings:
     gpu_required: bool  # gpu named explicitly: a missing GPU fails rather than skips
     extra_paths: tuple[Path, ...]
     results: Path | None = None
+    record: Path | None = None
+    baseline: Path | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -73,10 +91,20 @@ class Settings:
         for p in extra:
             if not p.exists():
                 raise pytest.UsageError(f"--conformance-cases / conformance_cases: {p} does not exist")
+        record, base = config.getoption("conformance_record"), config.getoption("conformance_baseline")
+        if record and base:
+            raise pytest.UsageError(
+                "--conformance-record and --conformance-baseline are exclusive: compare with a baseline, "
+                "or (re)write one (which reports what changed)"
+            )
+        if base and not Path(base).is_dir():
+            raise pytest.UsageError(f"--conformance-baseline: {base} is not a folder (record one first)")
         results = config.getoption("conformance_results")
         return cls(
             devices=devices,
             gpu_required="gpu" in names,
             extra_paths=tuple(extra),
             results=Path(results) if results else None,
+            record=Path(record) if record else None,
+            baseline=Path(base) if base else None,
         )

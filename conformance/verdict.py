@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from conformance import tfenv
+from conformance import baseline, tfenv
 from conformance.case import Case
 from conformance.checks import evaluate
 from conformance.divergence import applicable, decide
 from conformance.errors import KitEnvironmentError
 from conformance.run import PathError, PathRun, execute
+from conformance.tolerance import for_item
 
 
 @dataclass
@@ -45,7 +47,16 @@ def header(
     return "\n".join(lines)
 
 
-def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool) -> ItemOutcome:
+def judge(
+    case: Case,
+    path: str,
+    dtype: str,
+    device: str,
+    *,
+    gpu_required: bool,
+    record_dir: Path | None = None,
+    baseline_dir: Path | None = None,
+) -> ItemOutcome:
     """Run the item and decide its outcome; exceptions from TF become findings, kit bugs propagate."""
     started = time.perf_counter()
     env = tfenv.load()
@@ -75,7 +86,12 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
     try:
         run = execute(env, case, path, dtype, device)
         steps, call = run.steps, run.main_call
-        results = evaluate(case, dtype, run, tf32=env.tf32)
+        tols = for_item(dtype, case.expect.tolerance, tf32=env.tf32 and device == "gpu")
+        results = evaluate(case, dtype, run, tols)
+        if baseline_dir is not None:
+            results.append(baseline.check(run, case, dtype, baseline_dir, tols))
+        if record_dir is not None:
+            record["recorded"] = baseline.record(run, case, dtype, record_dir, tols, env.fingerprint)
     except PathError as exc:
         steps, call, error, results = exc.steps, exc.call, exc.error, []
     failed = {r.name: r.problems for r in results if r.failed}
@@ -86,6 +102,7 @@ def judge(case: Case, path: str, dtype: str, device: str, *, gpu_required: bool)
         reason=outcome.reason,
         checks={r.name: ("failed" if r.failed else "n/a" if r.not_applicable else "passed") for r in results},
         worst={r.name: r.worst for r in results if r.worst},
+        **{r.name: r.details for r in results if r.details},
         duration=time.perf_counter() - started,
     )
     return ItemOutcome(
