@@ -12,6 +12,15 @@ from conformance.schema import DEVICES
 DEVICE_CHOICES = (*DEVICES, "auto")
 
 
+def shipped_cases() -> Path:
+    """The kit's own case files: conformance/cases in an installed wheel, cases/ beside it in a checkout."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "cases", package.parent / "cases"):
+        if folder.is_dir():
+            return folder
+    raise pytest.UsageError(f"--conformance-shipped: no shipped cases found beside {package}")
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "TF recurrent-API conformance")
     group.addoption(
@@ -21,6 +30,13 @@ def add_options(parser: pytest.Parser) -> None:
         dest="conformance_cases",
         metavar="PATH",
         help="extra case file or folder to collect (repeatable)",
+    )
+    group.addoption(
+        "--conformance-shipped",
+        action="store_true",
+        default=False,
+        dest="conformance_shipped",
+        help="also collect the case files shipped with the kit (installed as conformance/cases)",
     )
     group.addoption(
         "--conformance-devices",
@@ -60,6 +76,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=[],
         help="case files or folders collected in addition to the command-line arguments",
     )
+    parser.addini("conformance_shipped", type="bool", default=False, help="default for --conformance-shipped")
     parser.addini("conformance_devices", default="auto", help="default for --conformance-devices")
 
 
@@ -88,6 +105,8 @@ class Settings:
         given = [Path(p) for p in config.getoption("conformance_cases")]
         given += list(config.getini("conformance_cases"))
         extra = [p if p.is_absolute() else (config.invocation_params.dir / p).resolve() for p in given]
+        if config.getoption("conformance_shipped") or config.getini("conformance_shipped"):
+            extra.append(shipped_cases())
         for p in extra:
             if not p.exists():
                 raise pytest.UsageError(f"--conformance-cases / conformance_cases: {p} does not exist")
