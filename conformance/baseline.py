@@ -29,7 +29,6 @@ from conformance.case import Case, Tolerance
 from conformance.checks import CheckResult
 from conformance.compare import compare
 from conformance.data import DTYPE_ROLES
-from conformance.families import FAMILIES
 from conformance.run import PathRun
 
 FORMAT = 1
@@ -136,7 +135,7 @@ def drift(name: str, got: np.ndarray, stored: np.ndarray, tol: Tolerance, dtype:
 
 def observations(run: PathRun, case: Case) -> dict[str, np.ndarray]:
     """What an item computed that a baseline keeps: output, final states (where observed), gradients."""
-    names = FAMILIES[case.layer].state_names
+    names = run.family.state_names
     states = run.states if run.states is not None else run.probes.get("as_case", (None, None))[1]
     arrays = {"output": run.output}
     for name, value in zip(names, states or []):
@@ -235,7 +234,7 @@ def record(
     tols: tuple[Tolerance, Tolerance],
     fingerprint: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write the item's entry; say whether it is new, unchanged or changed (and how much) against the old one."""
+    """Write the item's entry; say whether it is new, unchanged or changed (and how much) from the old one."""
     target = entry_path(root, case, run.path, dtype, run.device)
     arrays = observations(run, case)
     status: dict[str, Any] = {"entry": str(target), "status": "new"}

@@ -110,6 +110,19 @@ class Divergence:
 
 
 @dataclass(frozen=True)
+class CustomSpec:
+    """A user's cell (and optionally fused layer and NumPy reference), by ``module:attribute`` path.
+
+    Nothing is imported at collection: the kit imports these when an item runs.
+    """
+
+    cell: str
+    layer: str | None = None
+    reference: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Case:
     """One case variant: everything needed to build and judge its items."""
 
@@ -132,6 +145,7 @@ class Case:
     divergences: tuple[Divergence, ...] = ()
     variant: str = ""  # "batch=1-return_sequences=true" for a matrix combination, "" otherwise
     description: str = ""
+    custom: CustomSpec | None = None  # layer = "custom"
 
     @property
     def sizes(self) -> str:

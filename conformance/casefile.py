@@ -7,6 +7,7 @@ Everything that can be wrong with a file is found here, at collection, and raise
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 import zlib
@@ -22,6 +23,7 @@ from conformance import schema
 from conformance.case import (
     Case,
     Contract,
+    CustomSpec,
     DataSpec,
     Divergence,
     Expect,
@@ -51,8 +53,9 @@ def load(path: Path) -> list[Case | Contract]:
         raise CaseFileError(f"cannot read: {exc.strerror}", path=path) from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseFileError(f"not valid TOML: {exc}", path=path) from None
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; int() digit limit; deep nesting
+        why = "arrays or tables nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise CaseFileError(f"not valid TOML: {why}", path=path) from None
     try:
         return [replace(entry, source=path) for entry in _entries(data, text)]
     except CaseFileError as exc:
@@ -81,11 +84,13 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
     except CaseFileError as exc:
         raise exc.located(case="[defaults]") from None
     seen: set[str] = set()
+    count = {"case": 0, "contract": 0}
     for kind, raw in [("case", r) for r in data.get("case", [])] + [
         ("contract", r) for r in data.get("contract", [])
     ]:
         entry_id = raw.get("id") if isinstance(raw, dict) else None
-        label = entry_id if isinstance(entry_id, str) else f"{kind} #{len(seen) + 1}"
+        count[kind] += 1
+        label = entry_id if isinstance(entry_id, str) else f"#{count[kind]}"
         line = lines.get(label, 0) or None
         try:
             if kind == "contract":
@@ -101,7 +106,7 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
             else:
                 yield from _variants(raw, line or 0)
         except CaseFileError as exc:
-            raise exc.located(case=label, line=line) from None
+            raise exc.located(case=label, line=line, kind=kind) from None
 
 
 def _id_lines(text: str) -> dict[str, int]:
@@ -128,6 +133,10 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def _variants(raw: dict[str, Any], line: int) -> Iterator[Case]:
     matrix = raw.pop("matrix", {})
     names = list(matrix)  # the schema has checked each axis's values against its key's type
+    count = math.prod(len(matrix[n]) for n in names)
+    if count > schema.MAX_VARIANTS:
+        msg = f"{count:,} variants; the kit refuses more than {schema.MAX_VARIANTS:,}"
+        raise CaseFileError(msg, key="matrix")
     for combo in itertools.product(*(matrix[n] for n in names)):
         variant = dict(raw)
         variant["options"] = dict(raw.get("options", {}))
@@ -153,11 +162,13 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             raise CaseFileError(
                 "missing required key (an integer >= 1; in the case, [defaults] or the matrix)", key=size
             )
-    fam = family(raw.get("layer", "lstm"))
+    layer = raw.get("layer", "lstm")
+    custom = _custom(raw, layer)
+    fam = None if custom else family(layer)
     sizes = {k: raw[k] for k in ("batch", "timesteps", "features", "units")}
     elements = max(
         sizes["batch"] * sizes["timesteps"] * max(sizes["features"], sizes["units"]),
-        fam.gates * sizes["units"] * max(sizes["features"], sizes["units"]),
+        4 * sizes["units"] * max(sizes["features"], sizes["units"]),  # an LSTM's kernels (4 gates)
     )
     if elements > schema.MAX_ELEMENTS:
         raise CaseFileError(
@@ -166,20 +177,20 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             key="matrix" if variant else max(sizes, key=lambda k: sizes[k]),
         )
     options = Options(**raw.get("options", {}))
-    inputs = _data_spec(
-        raw.get("inputs", {}), case_id, "inputs", {"array": fam.input_shape(**sizes)}, "inputs"
-    )
-    weight_shapes = fam.weight_shapes(sizes["features"], sizes["units"], use_bias=options.use_bias)
+    b, t, f = sizes["batch"], sizes["timesteps"], sizes["features"]
+    inputs = _data_spec(raw.get("inputs", {}), case_id, "inputs", {"array": (b, t, f)}, "inputs")
+    # A custom cell's states and weights are known only once it is built: their shapes are checked then.
+    weight_shapes = fam.weight_shapes(f, sizes["units"], use_bias=options.use_bias) if fam else {}
     weights = _data_spec(raw.get("weights", {}), case_id, "weights", weight_shapes, "weights")
-    state_shape = (sizes["batch"], sizes["units"])
-    init = _initial_state(raw.get("initial_state", {}), case_id, fam.n_states, state_shape)
-    expect = _expect(raw.get("expect", {}), options, fam, sizes)
+    n_states = fam.n_states if fam else None
+    init = _initial_state(raw.get("initial_state", {}), case_id, n_states, (b, sizes["units"]))
+    expect = _expect(raw.get("expect", {}), options, n_states, sizes)
     divergences = tuple(_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     return Case(
         id=case_id,
         source=Path(),
         line=line,
-        layer=fam.name,
+        layer=layer,
         **sizes,
         options=options,
         paths=tuple(raw.get("paths", schema.PATHS)),
@@ -192,6 +203,34 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
         divergences=divergences,
         variant=variant,
         description=raw.get("description", ""),
+        custom=custom,
+    )
+
+
+def _custom(raw: dict[str, Any], layer: str) -> CustomSpec | None:
+    """layer = "custom" goes with a [case.custom] table, and only then; its limits are checked here."""
+    if layer != "custom":
+        if "custom" in raw:
+            raise CaseFileError("only allowed with layer = 'custom'", key="custom")
+        return None
+    if "custom" not in raw:
+        raise CaseFileError("missing key: layer = 'custom' needs custom.cell = 'module:Class'", key="custom")
+    spec = raw["custom"]
+    if "fused_layer" in raw.get("paths", schema.PATHS) and "layer" not in spec:
+        raise CaseFileError(
+            "the fused_layer path needs custom.layer = 'module:Class' (or leave fused_layer out of paths)",
+            key="custom.layer",
+        )
+    if raw.get("weights", {}).get("kind") == "explicit":
+        raise CaseFileError(
+            "a custom cell's weights are read off the built cell: use kind 'random' or 'constant'",
+            key="weights.kind",
+        )
+    return CustomSpec(
+        cell=spec["cell"],
+        layer=spec.get("layer"),
+        reference=spec.get("reference"),
+        args=dict(spec.get("args", {})),
     )
 
 
@@ -237,18 +276,12 @@ def _data_spec(
 
 
 def _initial_state(
-    raw: dict[str, Any], case_id: str, n_states: int, shape: tuple[int, int]
+    raw: dict[str, Any], case_id: str, n_states: int | None, shape: tuple[int, int]
 ) -> InitialStateSpec:
     kind = raw.get("kind", "none")
     states: tuple[np.ndarray, ...] = ()
     if kind == "explicit":
-        if len(raw["states"]) != n_states:
-            raise CaseFileError(
-                f"expected {n_states} state array(s), found {len(raw['states'])}", key="initial_state.states"
-            )
-        states = tuple(
-            _require_shape(s, shape, f"initial_state.states[{i}]") for i, s in enumerate(raw["states"])
-        )
+        states = _states(raw["states"], n_states, shape, "initial_state.states")
     for name, value in raw.get("args", {}).items():
         if (
             isinstance(value, str)
@@ -269,7 +302,16 @@ def _initial_state(
     )
 
 
-def _expect(raw: dict[str, Any], options: Options, fam: Any, sizes: dict[str, int]) -> Expect:
+def _states(raw: list[Any], n_states: int | None, shape: tuple[int, int], key: str) -> tuple[np.ndarray, ...]:
+    """State arrays written out; their count and shapes are checked where the family is known."""
+    if n_states is None:  # a custom cell: checked against the built cell when the item runs
+        return tuple(_require_shape(s, _shape_of(s, f"{key}[{i}]"), f"{key}[{i}]") for i, s in enumerate(raw))
+    if len(raw) != n_states:
+        raise CaseFileError(f"expected {n_states} state array(s), found {len(raw)}", key=key)
+    return tuple(_require_shape(s, shape, f"{key}[{i}]") for i, s in enumerate(raw))
+
+
+def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: dict[str, int]) -> Expect:
     checks = tuple(raw.get("checks", [c for c in schema.CHECKS if c != "values"]))
     if "output" in raw or "states" in raw:
         checks = checks if "values" in checks else (*checks, "values")
@@ -282,14 +324,7 @@ def _expect(raw: dict[str, Any], options: Options, fam: Any, sizes: dict[str, in
         output = _require_shape(raw["output"], out_shape, "expect.output")
     states = None
     if "states" in raw:
-        if len(raw["states"]) != fam.n_states:
-            raise CaseFileError(
-                f"expected {fam.n_states} state array(s), found {len(raw['states'])}", key="expect.states"
-            )
-        states = tuple(
-            _require_shape(s, (sizes["batch"], sizes["units"]), f"expect.states[{i}]")
-            for i, s in enumerate(raw["states"])
-        )
+        states = _states(raw["states"], n_states, (sizes["batch"], sizes["units"]), "expect.states")
     return Expect(
         checks=checks,
         tolerance=dict(raw.get("tolerance", {})),
@@ -348,11 +383,19 @@ def _contract(raw: dict[str, Any], line: int) -> Contract:
     )
     if uses_inputs and "inputs" not in raw:
         raise CaseFileError("missing key: the call uses the inputs x, so give their shape", key="inputs")
+    if math.prod(raw.get("inputs", ())) > schema.MAX_ELEMENTS:
+        raise CaseFileError(f"more than {schema.MAX_ELEMENTS:,} elements in one tensor", key="inputs")
     for name, value in raw.get("call_args", {}).items():
         for i, arg in enumerate(value if isinstance(value, list) else [value]):
             if isinstance(arg, dict) and ("numpy" in arg) == ("tensor" in arg):
                 raise CaseFileError(
                     "an array argument says exactly one of numpy = [shape] or tensor = [shape]",
+                    key=f"call_args.{name}" + (f"[{i}]" if isinstance(value, list) else ""),
+                )
+            shape: list[int] = (arg.get("numpy") or arg.get("tensor") or []) if isinstance(arg, dict) else []
+            if math.prod(shape) > schema.MAX_ELEMENTS:
+                raise CaseFileError(
+                    f"more than {schema.MAX_ELEMENTS:,} elements in one array",
                     key=f"call_args.{name}" + (f"[{i}]" if isinstance(value, list) else ""),
                 )
     returns = None
@@ -385,5 +428,6 @@ def _contract(raw: dict[str, Any], line: int) -> Contract:
 def _regex(pattern: str, key: str) -> None:
     try:
         re.compile(pattern)
-    except re.error as exc:
-        raise CaseFileError(f"not a regular expression: {exc}", key=key) from None
+    except (re.error, OverflowError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise CaseFileError(f"not a regular expression: {why}", key=key) from None

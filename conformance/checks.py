@@ -15,7 +15,6 @@ import numpy as np
 from conformance.case import Case, Tolerance
 from conformance.compare import compare
 from conformance.data import DTYPE_ROLES
-from conformance.families import FAMILIES
 from conformance.reference import Reference
 from conformance.run import PathRun
 
@@ -49,7 +48,7 @@ class Context:
     case: Case
     dtype: str
     run: PathRun
-    ref: Reference
+    ref: Reference | None  # None: a custom cell's manual loop, which is its own reference
     values_tol: Tolerance
     grads_tol: Tolerance
 
@@ -61,9 +60,11 @@ class Context:
 def shape(ctx: Context) -> CheckResult:
     r = CheckResult("shape")
     case, run = ctx.case, ctx.run
-    fam = FAMILIES[case.layer]
-    b, t, u = case.batch, case.timesteps, case.units
+    fam = run.family
+    b, t = case.batch, case.timesteps
+    u = fam.output_units or case.units
     out_shape = (b, t, u) if case.options.return_sequences else (b, u)
+    state_shapes = fam.state_shapes(b, case.units)
     if run.path == "manual_loop":
         got = run.output.shape
         if got != out_shape:
@@ -71,11 +72,11 @@ def shape(ctx: Context) -> CheckResult:
         step = run.cell_step
         if step is not None:
             shapes = [a.shape for a in step.arrays]
-            want = [(b, u)] * fam.n_states
+            want = state_shapes
             if step.container == "tensor" or shapes != want:
                 r.problems.append(
                     f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
-                    f"expected a list/tuple of {fam.n_states} arrays of shape {(b, u)}"
+                    f"expected a list/tuple of {fam.n_states} arrays of shapes {state_shapes}"
                 )
         return r
     n_expected = 1 + fam.n_states if case.options.return_state else 1
@@ -92,7 +93,7 @@ def shape(ctx: Context) -> CheckResult:
         )
         return r
     names = ["output", *fam.state_names]
-    wants: list[tuple[int, ...]] = [out_shape, *[(b, u)] * fam.n_states]
+    wants: list[tuple[int, ...]] = [out_shape, *state_shapes]
     for name, array, expected in zip(names, main.arrays, wants):
         if array.shape != expected:
             r.problems.append(f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
@@ -102,7 +103,7 @@ def shape(ctx: Context) -> CheckResult:
 def dtype(ctx: Context) -> CheckResult:
     r = CheckResult("dtype")
     _feed, variable, compute = DTYPE_ROLES[ctx.dtype]
-    run, fam = ctx.run, FAMILIES[ctx.case.layer]
+    run, fam = ctx.run, ctx.run.family
     names = (
         ["output", *fam.state_names]
         if run.path == "manual_loop" or ctx.case.options.return_state
@@ -133,15 +134,15 @@ def _initial_state_call(run: PathRun) -> str:
 def initial_state(ctx: Context) -> CheckResult:
     r = CheckResult("initial_state")
     case, run, ref, tol = ctx.case, ctx.run, ctx.ref, ctx.values_tol
-    fam = FAMILIES[case.layer]
+    fam = run.family
     if run.initial_state is not None:  # get_initial_state as spelled: the documented structure of zeros
         got, call = run.initial_state, _initial_state_call(run)
         shapes = [a.shape for a in got.arrays]
-        want = [(case.batch, case.units)] * fam.n_states
+        want = fam.state_shapes(case.batch, case.units)
         if (got.container == "tensor" and fam.n_states > 1) or shapes != want:
             r.problems.append(
                 f"{call} returned {got.container} of shapes {shapes}, expected a list of "
-                f"{fam.n_states} zero arrays of shape {(case.batch, case.units)} "
+                f"{fam.n_states} zero arrays of shapes {want} "
                 f"({', '.join(fam.state_names)})"
             )
         else:
@@ -173,10 +174,13 @@ def initial_state(ctx: Context) -> CheckResult:
             "a custom initial_state was ignored: the output sequence equals the zero-state run "
             f"(max difference {np.max(np.abs(custom_seq - zero_seq), initial=0.0):.3g})"
         )
-    oracle = ref.trace(run.data.custom_state)
-    r.judge(custom_seq, oracle.sequence, tol, "output sequence from a custom initial_state vs oracle")
-    for name, a, b in zip(fam.state_names, custom_states, oracle.states):
-        r.judge(a, b, tol, f"final {name} from a custom initial_state vs oracle")
+    oracle = ref.trace(run.data.custom_state) if ref is not None else None
+    if ref is not None and oracle is not None:  # a reference that can start anywhere (the loop cannot)
+        r.judge(
+            custom_seq, oracle.sequence, tol, f"output sequence from a custom initial_state vs {ref.label}"
+        )
+        for name, a, b in zip(fam.state_names, custom_states, oracle.states):
+            r.judge(a, b, tol, f"final {name} from a custom initial_state vs {ref.label}")
     if "chunked" in probes:
         seq, states, half = probes["chunked"]
         r.judge(
@@ -193,16 +197,18 @@ def initial_state(ctx: Context) -> CheckResult:
 
 def gradient(ctx: Context) -> CheckResult:
     r = CheckResult("gradient")
-    run, ref, tol = ctx.run, ctx.ref, ctx.grads_tol
+    run, tol = ctx.run, ctx.grads_tol
     if not run.grads:
         r.not_applicable = "the call returned tensors of the wrong shape (see shape): no loss to take"
         return r
-    oracle = ref.gradients
-    expected = {
-        "inputs": oracle.inputs,
-        **{f"state.{n}": g for n, g in zip(FAMILIES[ctx.case.layer].state_names, oracle.initial_state)},
-        **oracle.weights,
-    }
+    oracle = ctx.ref.gradients if ctx.ref is not None else None
+    expected: dict[str, np.ndarray | None] = {name: None for name in run.grads}
+    if oracle is not None:
+        expected.update(
+            inputs=oracle.inputs,
+            **{f"state.{n}": g for n, g in zip(ctx.run.family.state_names, oracle.initial_state)},
+            **oracle.weights,
+        )
     grad_call = "tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])"
     for name, got in run.grads.items():
         want = expected[name]
@@ -216,31 +222,38 @@ def gradient(ctx: Context) -> CheckResult:
                 f"{label}: {int(bad.sum())} of {got.size} elements are not finite [{grad_call}]"
             )
             continue
-        # Non-zero where the math says so: per time step for inputs, per tensor otherwise.
+        # Non-zero where the math says so: per time step for inputs, per tensor otherwise. With an oracle,
+        # only where its gradient exceeds the absolute tolerance (below it, zero is within tolerance);
+        # without one (a custom cell), everywhere: a recurrent cell's gradients reach every input.
         axes = tuple(i for i in range(got.ndim) if i != 1) if name == "inputs" else None
-        # Only where the oracle's gradient exceeds the absolute tolerance: below it, zero is within tolerance.
-        floor = tol.atol * max(1.0, float(np.max(np.abs(want), initial=0.0)))
-        want_nz = np.max(np.abs(want), axis=axes) > floor
         got_nz = np.max(np.abs(got), axis=axes) > 0
+        if want is None:
+            want_nz = np.ones_like(got_nz, dtype=bool)
+        else:
+            floor = tol.atol * max(1.0, float(np.max(np.abs(want), initial=0.0)))
+            want_nz = np.max(np.abs(want), axis=axes) > floor
         missing = np.atleast_1d(want_nz & ~got_nz)
         if missing.any():
             where = (
                 f"at time steps {np.flatnonzero(missing)[:10].tolist()}" if name == "inputs" else "everywhere"
             )
-            r.problems.append(
-                f"{label} is zero {where} where the oracle's is not: the gradient does not reach it"
-            )
+            whose = "the oracle's is not" if want is not None else "a recurrent cell's cannot be"
+            r.problems.append(f"{label} is zero {where} where {whose}: the gradient does not reach it")
             continue
-        r.judge(got, want, tol, f"{label} vs oracle", scale_atol=True)
+        if want is not None:
+            r.judge(got, want, tol, f"{label} vs oracle", scale_atol=True)
     return r
 
 
 def agreement(ctx: Context) -> CheckResult:
     r = CheckResult("agreement")
     run, ref, tol = ctx.run, ctx.ref, ctx.values_tol
-    r.judge(run.output, ref.output(), tol, f"output of {ctx.call} vs oracle")
-    for name, got, want in zip(FAMILIES[ctx.case.layer].state_names, run.states or [], ref.main.states):
-        r.judge(got, want, tol, f"final {name} of {ctx.call} vs oracle")
+    if ref is None:
+        r.not_applicable = "a custom cell without a reference function: the manual loop is the reference"
+        return r
+    r.judge(run.output, ref.output(), tol, f"output of {ctx.call} vs {ref.label}")
+    for name, got, want in zip(ctx.run.family.state_names, run.states or [], ref.main.states):
+        r.judge(got, want, tol, f"final {name} of {ctx.call} vs {ref.label}")
     return r
 
 
@@ -253,7 +266,7 @@ def values(ctx: Context) -> CheckResult:
         r.judge(run.output, expect.output, tol, f"output of {ctx.call} vs expect.output")
     if expect.states is not None:
         states = run.states if run.states is not None else run.probes["as_case"][1]
-        for name, got, want in zip(FAMILIES[ctx.case.layer].state_names, states, expect.states):
+        for name, got, want in zip(ctx.run.family.state_names, states, expect.states):
             r.judge(got, want, tol, f"final {name} vs expect.states")
     return r
 
@@ -272,5 +285,6 @@ def evaluate(
     case: Case, dtype_name: str, run: PathRun, tols: tuple[Tolerance, Tolerance]
 ) -> list[CheckResult]:
     """Every check the case asks for, on one run, with the item's (values, gradients) tolerances."""
-    ctx = Context(case, dtype_name, run, Reference(case, run.data), *tols)
+    ref = Reference.for_item(case, run.data, run.family, run.loop)
+    ctx = Context(case, dtype_name, run, ref, *tols)
     return [CHECKS[name](ctx) for name in case.expect.checks]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance import casefile, contract, verdict
+from conformance import casefile, contract, isolation, verdict
 from conformance.case import Case, Contract
 from conformance.errors import CaseFileError, ConformanceFailure, KitEnvironmentError
 from conformance.settings import Settings
@@ -20,7 +20,8 @@ _CASE_HEADER = re.compile(rb"^\s*\[\[\s*(?:case|contract)\s*\]\]|^\s*\[\s*defaul
 
 
 def is_case_file(path: Path, settings: Settings) -> bool:
-    """A ``.toml`` under a configured case folder, or any ``.toml`` holding [[case]] or [defaults]."""
+    """A ``.toml`` under a configured case folder, or any ``.toml`` holding [[case]], [[contract]] or
+    [defaults]."""
     if path.suffix != ".toml":
         return False
     if any(path == p or p in path.parents for p in settings.extra_paths):
@@ -74,7 +75,7 @@ class _Item(pytest.Item):
         raise NotImplementedError
 
     def runtest(self) -> None:
-        outcome = self.judge()
+        outcome = isolation.run(self, self.config.stash[SETTINGS])  # state restored, time-limited
         self.user_properties.append(("conformance", outcome.record))
         if outcome.environment:
             self.user_properties.append(("conformance_env", outcome.environment))

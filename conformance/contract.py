@@ -21,7 +21,15 @@ from conformance.divergence import applicable, decide, exception_matches
 from conformance.verdict import ItemOutcome
 
 
+def _stated(c: Contract) -> str:
+    if c.raises:
+        return f"raises {c.raises}" + (f" matching {c.match!r}" if c.match else "")
+    return f"returns {c.returns.container if c.returns else 'anything'}"
+
+
 def _a(noun: str) -> str:
+    if noun == "none":
+        return "None"
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
@@ -55,6 +63,7 @@ def compare(want: Returns, got: Returns) -> list[str]:
     )
     if not container_ok:
         problems.append(f"returned {_a(got.container)}, expected {_a(want.container)}")
+        return problems  # length and shapes mean nothing across containers
     if want.length is not None and got.length != want.length:
         problems.append(f"returned {got.length} item(s), expected {want.length}")
     if want.shapes is not None and got.shapes is not None and tuple(want.shapes) != tuple(got.shapes):
@@ -85,7 +94,7 @@ def judge(c: Contract) -> ItemOutcome:
     error: BaseException | None = None
     failed: dict[str, list[str]] = {}
     got: Returns | None = None
-    call = c.spelled
+    call, happened = c.spelled, "returned normally"
     try:
         with env.tf.device("/CPU:0"):
             value = _run(c, env)
@@ -97,10 +106,12 @@ def judge(c: Contract) -> ItemOutcome:
         if problems:
             failed["returns"] = problems
     except Exception as exc:
-        if not (c.raises and exception_matches(c.raises, c.match, exc)):
+        if c.raises and exception_matches(c.raises, c.match, exc):
+            happened = f"raised {type(exc).__name__} as the contract states"
+        else:
             error = exc  # not the stated outcome: a finding, unless a declared divergence says it
-            call = f"{c.spelled} (stated: " + (f"raises {c.raises})" if c.raises else "returns)")
-    outcome = decide(declared, error, call, failed)
+            call = f"{c.spelled} (stated: {_stated(c)})"
+    outcome = decide(declared, error, call, failed, happened)
     where = f"{c.source}:{c.line}" if c.line else str(c.source)
     header = f"contract {c.id!r}   ({where})\n  environment: {env.describe()}\n  call: {c.spelled}"
     record = {

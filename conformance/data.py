@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conformance.case import Case, DataSpec
-from conformance.families import FAMILIES
+from conformance.families import Family
 
 # dtype of a case → (dtype inputs and states are fed in, dtype variables are held in, dtype layers compute in)
 DTYPE_ROLES: Mapping[str, tuple[str, str, str]] = {
@@ -66,22 +66,22 @@ class CaseData:
         return tuple(np.zeros_like(s) for s in self.custom_state)
 
 
-def make(case: Case, dtype: str) -> CaseData:
-    """Build the item's numbers; deterministic in (case, dtype)."""
+def make(case: Case, dtype: str, fam: Family) -> CaseData:
+    """Build the item's numbers; deterministic in (case, dtype, the family's state and weight shapes)."""
     feed, variable, _compute = DTYPE_ROLES[dtype]
-    fam = FAMILIES[case.layer]
     b, t, f, u = case.batch, case.timesteps, case.features, case.units
     inputs = round_to(_make(case.inputs, "array", (b, t, f), 1.0, "inputs"), feed)
     shapes = fam.weight_shapes(f, u, use_bias=case.options.use_bias)
     weights = {
         n: round_to(_make(case.weights, n, s, 1.0 / np.sqrt(u), n), variable) for n, s in shapes.items()
     }
+    state_shapes = fam.state_shapes(b, u)
     init = case.initial_state
     rng = np.random.default_rng([init.seed, 1])
-    custom = tuple(round_to(rng.uniform(-init.scale, init.scale, (b, u)), feed) for _ in fam.state_names)
+    custom = tuple(round_to(rng.uniform(-init.scale, init.scale, shape), feed) for shape in state_shapes)
     state: tuple[np.ndarray, ...] | None
     if init.kind == "zeros":
-        state = tuple(np.zeros((b, u)) for _ in fam.state_names)
+        state = tuple(np.zeros(shape) for shape in state_shapes)
     elif init.kind == "random":
         state = custom
     elif init.kind == "explicit":
@@ -89,7 +89,8 @@ def make(case: Case, dtype: str) -> CaseData:
     else:  # none, get_initial_state: the path supplies it (or not); the oracle starts from zeros
         state = None
     crng = np.random.default_rng([zlib.crc32(case.id.encode()), 2])
-    out_shape = (b, t, u) if case.options.return_sequences else (b, u)
+    out_u = fam.output_units or u
+    out_shape = (b, t, out_u) if case.options.return_sequences else (b, out_u)
     cot_output = crng.uniform(-1, 1, out_shape)
-    cot_states = tuple(crng.uniform(-1, 1, (b, u)) for _ in fam.state_names)
+    cot_states = tuple(crng.uniform(-1, 1, shape) for shape in state_shapes)
     return CaseData(inputs, weights, state, custom, cot_output, cot_states)

@@ -63,6 +63,7 @@ def decide(
     error: BaseException | None,
     call: str,
     failed_checks: dict[str, list[str]],
+    happened: str = "returned normally",
 ) -> Outcome:
     """Combine what happened (an exception, or failed checks) with what was declared."""
     raising = [d for d in divergences if d.raises]
@@ -76,7 +77,7 @@ def decide(
             said += "\n  declared instead: " + "; ".join(d.describe() for d in raising)
         return Outcome("failed", problems=(said,))
     problems = [
-        f"known divergence is gone: declared that this item {d.describe()}, but {call} returned normally. "
+        f"known divergence is gone: declared that this item {d.describe()}, but {call} {happened}. "
         "Remove or narrow the declaration."
         for d in raising
     ]

@@ -17,6 +17,7 @@ class CaseFileError(Exception):
         case: str | None = None,
         key: str | None = None,
         line: int | None = None,
+        kind: str = "case",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -24,13 +25,20 @@ class CaseFileError(Exception):
         self.case = case
         self.key = key
         self.line = line
+        self.kind = kind  # "case" or "contract": what the file calls the entry
 
     def located(
-        self, *, path: Path | None = None, case: str | None = None, line: int | None = None
+        self,
+        *,
+        path: Path | None = None,
+        case: str | None = None,
+        line: int | None = None,
+        kind: str | None = None,
     ) -> CaseFileError:
         """Fill in where the error happened, keeping what a deeper level already knew."""
         self.path = self.path or path
-        self.case = self.case or case
+        if self.case is None and case is not None:
+            self.case, self.kind = case, kind or self.kind
         self.line = self.line if self.line is not None else line
         return self
 
@@ -40,7 +48,9 @@ class CaseFileError(Exception):
             where += f":{self.line}"
         parts = [where]
         if self.case:
-            parts.append(f"case {self.case!r}")
+            # An entry without an id is named by position ("case #2"), one with an id by its id.
+            named = self.case.startswith("#")
+            parts.append(f"{self.kind} {self.case}" if named else f"{self.kind} {self.case!r}")
         if self.key:
             parts.append(f"key {self.key!r}")
         return ": ".join(parts) + f": {self.message}"

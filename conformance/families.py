@@ -1,12 +1,16 @@
-"""Layer families: the Keras names of each family's cell and fused layer, its states, and its oracle.
+"""Layer families: the Keras names of a family's cell and fused layer, its states, weights and oracle.
 
-GRU and SimpleRNN slot in here: a family is data, the paths and checks are written once for all.
+The built-in families are data, known at collection. A custom cell (``layer = "custom"``) becomes a
+family only when an item runs: its states and weights are read off the built cell, because importing the
+user's module (and TensorFlow with it) must not happen during collection.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Any
 
 from conformance.errors import CaseFileError
 
@@ -14,39 +18,41 @@ from conformance.errors import CaseFileError
 @dataclass(frozen=True)
 class Family:
     name: str
-    cell_class: str  # keras.layers.<cell_class>
-    layer_class: str  # keras.layers.<layer_class>, the fused layer
+    cell_class: str  # keras.layers.<cell_class>, or "module:Class" for a custom cell
+    layer_class: str | None  # keras.layers.<layer_class> (the fused layer), "module:Class", or None
     state_names: tuple[str, ...]
-    gates: int
-    oracle_module: str
+    oracle_module: str | None = None
+    state_sizes: tuple[int, ...] | None = None  # None: every state has `units` columns
+    weights: tuple[tuple[str, tuple[int, ...]], ...] | None = None  # custom: read off the built cell
 
     @property
     def n_states(self) -> int:
         return len(self.state_names)
 
-    def input_shape(self, batch: int, timesteps: int, features: int, units: int) -> tuple[int, int, int]:
-        return (batch, timesteps, features)
+    def state_shapes(self, batch: int, units: int) -> list[tuple[int, int]]:
+        return [(batch, size) for size in (self.state_sizes or (units,) * self.n_states)]
+
+    @property
+    def output_units(self) -> int | None:
+        """Columns of the output when they differ from ``units`` (custom cells), else None."""
+        return self.state_sizes[0] if self.state_sizes else None
 
     def weight_shapes(
         self, features: int, units: int, *, use_bias: bool = True
     ) -> dict[str, tuple[int, ...]]:
-        """Keras's weight order and shapes (the order ``set_weights`` takes)."""
-        shapes: dict[str, tuple[int, ...]] = {
-            "kernel": (features, self.gates * units),
-            "recurrent_kernel": (units, self.gates * units),
-        }
-        if use_bias:
-            shapes["bias"] = (self.gates * units,)
-        return shapes
+        """Weight names and shapes in the order the cell holds them."""
+        if self.weights is not None:
+            return dict(self.weights)
+        return self.oracle().weight_shapes(features, units, use_bias=use_bias)
 
-    def oracle(self) -> ModuleType:
-        import importlib
-
+    def oracle(self) -> Any:
+        if self.oracle_module is None:
+            raise LookupError(f"family {self.name!r} has no oracle")
         return importlib.import_module(self.oracle_module)
 
 
 FAMILIES = {
-    "lstm": Family("lstm", "LSTMCell", "LSTM", ("h", "c"), 4, "conformance.oracle.lstm"),
+    "lstm": Family("lstm", "LSTMCell", "LSTM", ("h", "c"), "conformance.oracle.lstm"),
 }
 
 
@@ -55,3 +61,25 @@ def family(name: str) -> Family:
         return FAMILIES[name]
     except KeyError:
         raise CaseFileError(f"unknown layer {name!r}; known: {', '.join(FAMILIES)}", key="layer") from None
+
+
+def load_object(spec: str) -> Any:
+    """``module:attribute`` → the object. The one place a case file can cause code to be imported."""
+    module_name, _, attribute = spec.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def custom(cell_spec: str, layer_spec: str | None, cell: Any) -> Family:
+    """The family of a user's built cell: its state sizes (``state_size``) and its trainable weights."""
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    sizes = tuple(int(getattr(s, "as_list", lambda s=s: [s])()[-1]) for s in sizes)
+    names: list[str] = []
+    for variable in cell.trainable_weights:
+        short = re.sub(r":\d+$", "", variable.name).rsplit("/", 1)[-1]
+        names.append(short if short not in names else f"{short}_{len(names)}")
+    weights = tuple((n, tuple(int(d) for d in v.shape)) for n, v in zip(names, cell.trainable_weights))
+    state_names = tuple(f"s{i}" for i in range(len(sizes)))  # a custom cell names no states
+    return Family("custom", cell_spec, layer_spec, state_names, None, sizes, weights)

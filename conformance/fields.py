@@ -9,6 +9,7 @@ JSON Schema for editors. Keeping both in one place is what keeps them in agreeme
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,13 +104,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_ndarray(value: Any, path: str, f: Field) -> None:
+def _finite(value: Any) -> bool:
+    """NaN, infinities and integers past float64 would crash or poison the numbers made from them."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _check_ndarray(value: Any, path: str, f: Field, depth: int = 0) -> None:
     if _is_number(value):
+        if not _finite(value):
+            raise _fail(path, f, value, "not a finite float64")
         return
-    if not isinstance(value, list) or not value:
-        raise _fail(path, f, value)
+    if not isinstance(value, list) or not value or depth >= 32:
+        raise _fail(path, f, value, "nested more than 32 levels" if depth >= 32 else "")
     for i, v in enumerate(value):
-        _check_ndarray(v, _key(path, i), f)
+        _check_ndarray(v, _key(path, i), f, depth + 1)
 
 
 def check(value: Any, f: Field, path: str = "") -> Any:
@@ -130,6 +141,8 @@ def check(value: Any, f: Field, path: str = "") -> Any:
         raise _fail(path, f, value)
     if kind == "number" and not _is_number(value):
         raise _fail(path, f, value)
+    if kind == "number" and not _finite(value):
+        raise _fail(path, f, value, "not a finite float64")
     if kind == "ndarray":
         _check_ndarray(value, path, f)
         return value

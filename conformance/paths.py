@@ -19,7 +19,7 @@ import numpy as np
 
 from conformance.case import Case
 from conformance.data import DTYPE_ROLES, CaseData
-from conformance.families import FAMILIES, Family
+from conformance.families import FAMILIES, Family, custom, load_object
 from conformance.tfenv import TFEnv
 
 
@@ -58,10 +58,15 @@ class Runner:
 
     name = ""
 
-    def __init__(self, env: TFEnv, case: Case, dtype: str, data: CaseData) -> None:
-        self.env, self.case, self.dtype, self.data = env, case, dtype, data
+    def __init__(self, env: TFEnv, case: Case, dtype: str) -> None:
+        self.env, self.case, self.dtype = env, case, dtype
         self.tf, self.keras = env.tf, env.keras
-        self.family: Family = FAMILIES[case.layer]
+        # A custom cell's family is read off the built cell (see build); the data follows the family.
+        if case.custom is not None:
+            self.family = Family("custom", case.custom.cell, case.custom.layer, ())
+        else:
+            self.family = FAMILIES[case.layer]
+        self.data: CaseData
         self.feed_dtype, self.variable_dtype, self.compute_dtype = DTYPE_ROLES[dtype]
         self.steps: list[str] = []
         self.cell: Any = None
@@ -84,20 +89,41 @@ class Runner:
     def states(self, arrays: Sequence[np.ndarray]) -> list[Any]:
         return [self.tensor(a) for a in arrays]
 
+    def _class(self, spec: str) -> tuple[Any, str]:
+        """A keras.layers class by name, or a user's class by ``module:Class`` (imported only now)."""
+        if ":" in spec:
+            return load_object(spec), spec.replace(":", ".")
+        return getattr(self.keras.layers, spec), f"keras.layers.{spec}"
+
     def _new_cell(self) -> Any:
-        kwargs = {**self.case.options.cell_kwargs(), "dtype": self.dtype}
-        self.record(f"cell = keras.layers.{self.family.cell_class}({self.case.units}, {_fmt_kwargs(kwargs)})")
-        return getattr(self.keras.layers, self.family.cell_class)(self.case.units, **kwargs)
+        if self.case.custom is not None:
+            kwargs = {**self.case.custom.args, "dtype": self.dtype}
+        else:
+            kwargs = {**self.case.options.cell_kwargs(), "dtype": self.dtype}
+        cls, shown = self._class(self.family.cell_class)
+        self.record(f"cell = {shown}({self.case.units}, {_fmt_kwargs(kwargs)})")
+        return cls(self.case.units, **kwargs)
+
+    def resolve_family(self, cell: Any) -> None:
+        """For a custom cell, read its states and weights off the built cell (built-ins are known)."""
+        if self.case.custom is not None and not self.family.state_names:
+            self.family = custom(self.case.custom.cell, self.case.custom.layer, cell)
+
+    def variables(self, cell: Any) -> dict[str, Any]:
+        """The cell's weights by name: Keras attribute names for built-ins, read-off names for custom."""
+        if self.family.weights is not None:
+            return dict(zip((n for n, _ in self.family.weights), cell.trainable_weights))
+        return {name: getattr(cell, name) for name in self.data.weights}
 
     def inject_weights(self, cell: Any) -> None:
-        """Assign the case's weights to the cell's variables (built with Keras's own initializers first)."""
-        for name, values in self.data.weights.items():
-            variable = getattr(cell, name)
+        """Assign the case's weights to the cell's variables (built with their own initializers first)."""
+        for name, variable in self.variables(cell).items():
+            values = self.data.weights[name]
             self.record(f"cell.{name}.assign(<case weights {values.shape}>)")
             variable.assign(self.tf.cast(self.tf.constant(values), variable.dtype))
 
     def weight_variables(self) -> dict[str, Any]:
-        return {name: getattr(self.cell, name) for name in self.data.weights}
+        return self.variables(self.cell)
 
     def get_initial_state(self, x: Any) -> Any:
         """Call get_initial_state exactly as the case spells it; placeholders filled in."""
@@ -143,7 +169,7 @@ class ManualLoop(Runner):
         self.cell = self._new_cell()
         self.record(f"cell.build(({self.case.batch}, {self.case.features}))")
         self.cell.build((self.case.batch, self.case.features))
-        self.inject_weights(self.cell)
+        self.resolve_family(self.cell)
         self.step_returned: Returned | None = None
 
     def _loop(self, x: Any, initial_state: list[Any] | None) -> tuple[list[Any], list[Any]]:
@@ -197,7 +223,7 @@ class _LayerRunner(Runner):
         self.record(f"layer.build({shape})")
         self.layer.build(shape)
         self.cell = self.layer.cell
-        self.inject_weights(self.cell)
+        self.resolve_family(self.cell)
         self._probe_layer: Any = None
 
     def _invoke(self, layer: Any, x: Any, initial_state: list[Any] | None, label: str) -> Any:
@@ -239,11 +265,11 @@ class FusedLayer(_LayerRunner):
     name = "fused_layer"
 
     def _new_layer(self, **layer_kwargs: Any) -> Any:
-        kwargs = {**self.case.options.cell_kwargs(), **layer_kwargs, "dtype": self.dtype}
-        self.record(
-            f"layer = keras.layers.{self.family.layer_class}({self.case.units}, {_fmt_kwargs(kwargs)})"
-        )
-        return getattr(self.keras.layers, self.family.layer_class)(self.case.units, **kwargs)
+        own = self.case.custom.args if self.case.custom is not None else self.case.options.cell_kwargs()
+        kwargs = {**own, **layer_kwargs, "dtype": self.dtype}
+        cls, shown = self._class(str(self.family.layer_class))
+        self.record(f"layer = {shown}({self.case.units}, {_fmt_kwargs(kwargs)})")
+        return cls(self.case.units, **kwargs)
 
     def kernel(self, device: str) -> str:
         """Which kernel ran, inferred from the layer's own eligibility flags and the device.
@@ -253,6 +279,8 @@ class FusedLayer(_LayerRunner):
         generic loop if not.
         """
         generic = "generic RNN loop (backend rnn over the cell)"
+        if self.case.custom is not None:
+            return f"custom layer {self.family.layer_class}"
         if self.env.flavour == "keras3":
             eligible = getattr(self.layer, "use_cudnn", "auto") in ("auto", True) and self._cudnn_options()
             return "cudnn" if device == "gpu" and eligible else generic

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import schema, tfenv
+from conformance import isolation, schema, tfenv
 from conformance.collect import SETTINGS, CaseFile, is_case_file
 from conformance.results import ResultsWriter
 from conformance.settings import Settings, add_options
@@ -33,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     settings = Settings.from_config(config)
+    isolation.configure(config)
     config.stash[SETTINGS] = settings
     config.args.extend(str(p) for p in settings.extra_paths if str(p) not in config.args)
     config.pluginmanager.register(RunSummary(), "conformance-summary")
@@ -41,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return tfenv.header_lines()
+    return tfenv.header_lines() + isolation.header_lines(config.stash[SETTINGS])
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:

@@ -14,7 +14,9 @@ import numpy as np
 
 from conformance.case import Case
 from conformance.data import CaseData, make
-from conformance.paths import RUNNERS, Returned, Runner, returned, to_numpy
+from conformance.families import Family
+from conformance.oracle.types import Trace
+from conformance.paths import RUNNERS, ManualLoop, Returned, Runner, returned, to_numpy
 from conformance.tfenv import TFEnv
 
 
@@ -32,6 +34,7 @@ class PathRun:
 
     path: str
     device: str
+    family: Family
     kernel: str
     steps: list[str]
     data: CaseData
@@ -43,6 +46,7 @@ class PathRun:
     cell_step: Returned | None = None  # manual loop: what cell(x_t, states) returned as its states
     initial_state: Returned | None = None  # what get_initial_state returned
     probes: dict[str, Any] = field(default_factory=dict)  # initial-state checks' extra calls
+    loop: Trace | None = None  # a custom cell with no reference: the manual loop's run, to agree with
 
     @property
     def main_call(self) -> str:
@@ -57,7 +61,7 @@ def _device_name(device: str) -> str:
 
 def execute(env: TFEnv, case: Case, path: str, dtype: str, device: str) -> PathRun:
     """Build the path, make the main call under a tape and the probes the checks ask for."""
-    runner = RUNNERS[path](env, case, dtype, make(case, dtype))
+    runner = RUNNERS[path](env, case, dtype)
     try:
         with env.tf.device(_device_name(device)):
             return _execute(runner, device)
@@ -66,8 +70,10 @@ def execute(env: TFEnv, case: Case, path: str, dtype: str, device: str) -> PathR
 
 
 def _execute(r: Runner, device: str) -> PathRun:
-    tf, case, data = r.tf, r.case, r.data
-    r.build()
+    tf, case = r.tf, r.case
+    r.build()  # with Keras's own initializers; then the case's numbers, shaped by the (built) family
+    data = r.data = make(case, r.dtype, r.family)
+    r.inject_weights(r.cell)
     x = r.tensor(data.inputs)
     init_returned = None
     if case.initial_state.kind == "get_initial_state":
@@ -111,6 +117,7 @@ def _execute(r: Runner, device: str) -> PathRun:
     run = PathRun(
         path=r.name,
         device=device,
+        family=r.family,
         kernel=r.kernel(device),
         steps=r.steps,
         data=data,
@@ -126,7 +133,31 @@ def _execute(r: Runner, device: str) -> PathRun:
     )
     if "initial_state" in case.expect.checks or (case.expect.states is not None and states is None):
         run.probes = _probes(r, x, init)
+    if _needs_loop(r):
+        run.loop = _loop_trace(r, x, init)
     return run
+
+
+def _needs_loop(r: Runner) -> bool:
+    """A custom cell with no reference function is judged against its own manual loop."""
+    custom = r.case.custom
+    return (
+        custom is not None
+        and custom.reference is None
+        and r.name != "manual_loop"
+        and "agreement" in r.case.expect.checks
+    )
+
+
+def _loop_trace(r: Runner, x: Any, init: list[Any] | None) -> Trace:
+    """The manual loop over the same cell class, with the same numbers, from the same initial state."""
+    loop = ManualLoop(r.env, r.case, r.dtype)
+    loop.build()
+    loop.data = r.data
+    loop.inject_weights(loop.cell)
+    seq, states = loop.probe(x, init)
+    r.record("reference: the manual loop over the same cell, weights and inputs")
+    return Trace(to_numpy(seq), tuple(to_numpy(s) for s in states))
 
 
 def _probes(r: Runner, x: Any, init: list[Any] | None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ PATHS = ("manual_loop", "rnn_wrapper", "fused_layer")
 DTYPES = ("float32", "float64", "float16", "bfloat16", "mixed_float16")
 DEVICES = ("cpu", "gpu")
 CHECKS = ("shape", "dtype", "initial_state", "gradient", "agreement", "values")
-LAYERS = ("lstm",)
+LAYERS = ("lstm", "custom")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 FLAVOURS = ("keras2", "keras3", "tf_keras")
 DATA_KINDS = ("random", "constant", "explicit")
@@ -27,6 +27,7 @@ STATE_KINDS = ("none", "zeros", "random", "explicit", "get_initial_state")
 # Sizes past these are refused at validation: they would exhaust memory or time rather than test anything.
 MAX_DIM = {"batch": 4096, "timesteps": 10_000, "features": 4096, "units": 4096}
 MAX_ELEMENTS = 20_000_000
+MAX_VARIANTS = 1_000  # matrix combinations per case: more is a typo, not a test plan
 
 _SIZE = {
     name: Field("integer", doc, minimum=1, maximum=MAX_DIM[name])
@@ -55,7 +56,9 @@ OPTIONS = Field(
 OPTION_KEYS: tuple[str, ...] = tuple(OPTIONS.fields or {})
 
 _SEED = Field("integer", "Seed of NumPy's default_rng.", minimum=0)
-_SCALE = Field("number", "Half-width of the uniform distribution values are drawn from.", minimum=0)
+_SCALE = Field(  # at most 1e6: past ~1e307 NumPy's uniform overflows, and far less saturates every gate
+    "number", "Half-width of the uniform distribution values are drawn from.", minimum=0, maximum=1_000_000
+)
 
 
 def _data(doc: str, explicit_keys: dict[str, Field], explicit_required: tuple[str, ...]) -> Field:
@@ -197,8 +200,8 @@ DIVERGENCE = Field(
         "match": Field("string", "Regular expression the exception message must contain (re.search)."),
         "fails": Field(
             "list",
-            "Checks expected to fail ('returns' for a contract).",
-            items=Field("string", enum=(*CHECKS, "returns")),
+            "Checks expected to fail ('returns' for a contract, 'baseline' under --conformance-baseline).",
+            items=Field("string", enum=(*CHECKS, "returns", "baseline")),
             min_items=1,
             unique=True,
         ),
@@ -288,6 +291,37 @@ CONTRACT = Field(
     },
 )
 
+_IMPORT_PATH = r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*"
+CUSTOM = Field(
+    "table",
+    "A user's cell for layer = 'custom', by import path. The kit imports these when an item runs (never at "
+    "collection): the only code a case file can cause to run.",
+    fields={
+        "cell": Field(
+            "string",
+            "The cell class, 'module:Class'; built as Class(units, dtype=..., **args).",
+            required=True,
+            pattern=_IMPORT_PATH,
+        ),
+        "layer": Field(
+            "string", "A fused layer class, 'module:Class', for the fused_layer path.", pattern=_IMPORT_PATH
+        ),
+        "reference": Field(
+            "string",
+            "A NumPy reference, 'module:function' (x, initial_state, weights) -> "
+            "(sequence, final_states), float64: the oracle for this cell.",
+            pattern=_IMPORT_PATH,
+        ),
+        "args": Field(
+            "table",
+            "Keyword arguments of the cell (and layer) constructor.",
+            values=Field(
+                "any_of", options=(Field("string"), Field("integer"), Field("number"), Field("boolean"))
+            ),
+        ),
+    },
+)
+
 _CASE_FIELDS: dict[str, Field] = {
     "id": Field(
         "string",
@@ -329,6 +363,7 @@ _CASE_FIELDS: dict[str, Field] = {
         },
     ),
     "divergence": Field("list", "Known divergences.", items=DIVERGENCE),
+    "custom": CUSTOM,
 }
 # Keys a case needs once [defaults] has been merged in.
 _CASE_REQUIRED = ("batch", "timesteps", "features", "units")
@@ -370,6 +405,7 @@ def json_schema() -> dict[str, Any]:
     }
     # A file's cases need the sizes only after [defaults] merges in: the schema cannot see the merge,
     # so it asks for them on the case only when [defaults] does not give them.
+    schema["anyOf"] = [{"required": ["case"]}, {"required": ["contract"]}]  # at least one entry
     schema["allOf"] = [
         {
             "if": {"required": ["defaults"], "properties": {"defaults": {"required": [size]}}},

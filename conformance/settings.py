@@ -70,6 +70,23 @@ def add_options(parser: pytest.Parser) -> None:
         help="compare every item with its entry in DIR (made by --conformance-record): drift beyond "
         "tolerance, a missing entry or a changed case fails the item",
     )
+    group.addoption(
+        "--conformance-deterministic",
+        action="store_true",
+        default=False,
+        dest="conformance_deterministic",
+        help="call tf.config.experimental.enable_op_determinism() once per process before the first item "
+        "(recorded as op_determinism in the results file)",
+    )
+    group.addoption(
+        "--conformance-timeout",
+        default=None,
+        type=float,
+        dest="conformance_timeout",
+        metavar="SECONDS",
+        help="per-item time limit; an item past it fails naming the limit (default 300, 0 = off)",
+    )
+    parser.addini("conformance_timeout", default="300", help="default for --conformance-timeout")
     parser.addini(
         "conformance_cases",
         type="paths",
@@ -86,6 +103,8 @@ class Settings:
     gpu_required: bool  # gpu named explicitly: a missing GPU fails rather than skips
     extra_paths: tuple[Path, ...]
     results: Path | None = None
+    deterministic: bool = False  # enable TF op determinism before the first item (conformance.isolation)
+    timeout: float = 300.0  # per-item time limit in seconds, 0 = none (conformance.isolation)
     record: Path | None = None
     baseline: Path | None = None
 
@@ -119,11 +138,20 @@ class Settings:
         if base and not Path(base).is_dir():
             raise pytest.UsageError(f"--conformance-baseline: {base} is not a folder (record one first)")
         results = config.getoption("conformance_results")
+        timeout = config.getoption("conformance_timeout")
+        try:
+            timeout = float(config.getini("conformance_timeout") if timeout is None else timeout)
+        except ValueError:
+            raise pytest.UsageError("ini conformance_timeout: not a number of seconds") from None
+        if not timeout >= 0:
+            raise pytest.UsageError("--conformance-timeout / ini conformance_timeout: seconds >= 0 (0 = off)")
         return cls(
             devices=devices,
             gpu_required="gpu" in names,
             extra_paths=tuple(extra),
             results=Path(results) if results else None,
+            deterministic=bool(config.getoption("conformance_deterministic")),
+            timeout=timeout,
             record=Path(record) if record else None,
             baseline=Path(base) if base else None,
         )

@@ -113,6 +113,8 @@ class TFEnv:
     @functools.cached_property
     def fingerprint(self) -> dict[str, Any]:
         """What results files record about the environment: enough to tell two runs apart."""
+        from conformance.isolation import op_determinism  # isolation imports this module
+
         tf = self.tf
         build = dict(tf.sysconfig.get_build_info()) if hasattr(tf.sysconfig, "get_build_info") else {}
         gpus = []
@@ -141,6 +143,7 @@ class TFEnv:
             "numpy": _dist_version("numpy"),
             "gpus": gpus,
             "tf32": self.tf32,
+            "op_determinism": op_determinism(tf),
             "env": {k: os.environ[k] for k in (*ENV_VARS, "TOX_ENV_NAME") if k in os.environ},
         }
 

@@ -19,6 +19,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# A user's folder used as data by test_custom_cells.py (copied into pytester dirs); not a suite of ours.
+collect_ignore = ["custom_cells"]
+
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "cases"
 
