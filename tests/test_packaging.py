@@ -1,0 +1,49 @@
+"""The distribution: a pytest plugin that ships its cases and schema and does not depend on TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (path,) = out.glob("tf_rnn_conformance-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def _metadata(wheel: zipfile.ZipFile, name: str) -> str:
+    (member,) = [n for n in wheel.namelist() if n.endswith(f".dist-info/{name}")]
+    return wheel.read(member).decode()
+
+
+def test_ships_the_cases_the_schema_and_type_information(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    shipped = {p.name for p in (REPO / "cases").glob("*.toml")}
+    assert {f"conformance/cases/{n}" for n in shipped} <= names
+    assert {"conformance/case.schema.json", "conformance/py.typed", "conformance/plugin.py"} <= names
+
+
+def test_registers_the_plugin(wheel: zipfile.ZipFile) -> None:
+    assert "[pytest11]\nconformance = conformance.plugin" in _metadata(wheel, "entry_points.txt")
+    assert "Classifier: Framework :: Pytest" in _metadata(wheel, "METADATA")
+
+
+def test_tensorflow_is_only_an_extra(wheel: zipfile.ZipFile) -> None:
+    requires = [
+        line for line in _metadata(wheel, "METADATA").splitlines() if line.startswith("Requires-Dist:")
+    ]
+    tf = [r for r in requires if "tensorflow" in r]
+    assert tf and all("extra ==" in r for r in tf), requires
