@@ -6,12 +6,8 @@ the TF distribution and version, which Keras ``tf.keras`` is, and the environmen
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import platform
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -78,34 +74,24 @@ def test_header_without_tensorflow_installed(
     assert result.ret == 0  # collection itself does not need TensorFlow
 
 
-def python_without_tensorflow() -> str | None:
-    """An interpreter with pytest but no TensorFlow: this one, or a ``python3`` on PATH."""
-    if importlib.util.find_spec("tensorflow") is None:
-        return sys.executable
-    exe = shutil.which("python3")
-    if exe is None or Path(exe).resolve() == Path(sys.executable).resolve():
-        return None
-    probe = "import importlib.util as u, pytest, numpy, packaging; print(u.find_spec('tensorflow') is None)"
-    try:
-        out = subprocess.run([exe, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return exe if out.stdout.strip() == "True" else None
+def test_items_error_cleanly_when_tensorflow_cannot_be_imported(
+    pytester: pytest.Pytester, kit_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TF missing or broken at run time: every item errors with one clear line, no traceback.
 
-
-def test_header_and_items_in_a_python_without_tensorflow(pytester: pytest.Pytester, kit_env: None) -> None:
-    """A real interpreter lacking TF: the header says so, and items error cleanly, without a traceback."""
-    exe = python_without_tensorflow()
-    if exe is None:
-        pytest.skip("no interpreter without TensorFlow (but with pytest and numpy) available")
+    A stub ``tensorflow`` package that raises ImportError shadows any real one, so this runs (and can fail)
+    in every environment, CI's included; the header without TF is covered by the test above.
+    """
+    stub = pytester.mkdir("stub") / "tensorflow"
+    stub.mkdir()
+    (stub / "__init__.py").write_text("raise ImportError('tensorflow is broken here (stub)')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(stub.parent), os.environ.get("PYTHONPATH", "")]))
     pytester.makefile(".toml", c=CASE)
-    result = pytester.run(
-        exe, "-m", "pytest", "-p", "no:cacheprovider", "--conformance-devices=cpu", timeout=120
-    )
-    out = result.stdout.str()
-    result.stdout.fnmatch_lines([NOT_INSTALLED, "*TensorFlow cannot be imported*"])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-devices=cpu")
+    result.stdout.fnmatch_lines(["*TensorFlow cannot be imported (tensorflow is broken here (stub))*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert_no_kit_traceback(out)
+    assert result.parseoutcomes().get("passed", 0) == 0
+    assert_no_kit_traceback(result.stdout.str())
 
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
