@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from conformance.oracle.scan import COMMON_OPTIONS, Family, activation_pair
-from conformance.oracle.types import Array, Gradients, States, Trace
+from conformance.oracle.types import Array, States
 
 STATE_NAMES: tuple[str, ...] = ("h",)
 WEIGHT_NAMES: tuple[str, ...] = ("kernel", "recurrent_kernel", "bias")
@@ -132,31 +132,8 @@ def _make_cell(opts: Mapping[str, Any]) -> GRUCell:
 _FAMILY = Family(state_names=STATE_NAMES, defaults=OPTIONS, shapes=_shapes, make_cell=_make_cell)
 
 
-def weight_shapes(
-    features: int, units: int, *, use_bias: bool = True, **options: Any
-) -> dict[str, tuple[int, ...]]:
-    """Keras weight shapes (and names, in Keras order) for a layer with these options."""
-    return _FAMILY.weight_shapes(features, units, use_bias=use_bias, **options)
-
-
-def forward(
-    x: Any, initial_state: tuple[Any, ...], weights: Mapping[str, Any], *, mask: Any = None, **options: Any
-) -> Trace:
-    """The Keras GRU outputs and final ``(h,)`` for ``x`` (batch, time, features), in float64."""
-    return _FAMILY.forward(x, initial_state, weights, mask=mask, **options)
-
-
-def gradients(
-    x: Any,
-    initial_state: tuple[Any, ...],
-    weights: Mapping[str, Any],
-    *,
-    cot_sequence: Any,
-    cot_states: tuple[Any, ...],
-    mask: Any = None,
-    **options: Any,
-) -> Gradients:
-    """Analytic BPTT gradients of ``sum(cot_sequence * sequence) + sum(cot_states[0] * h_final)``."""
-    return _FAMILY.gradients(
-        x, initial_state, weights, cot_sequence=cot_sequence, cot_states=cot_states, mask=mask, **options
-    )
+# The module is the family's interface (conformance.oracle.types.Oracle): the time loop, masking and
+# go_backwards are the shared scan's, bound here to this family's cell.
+weight_shapes = _FAMILY.weight_shapes
+forward = _FAMILY.forward
+gradients = _FAMILY.gradients
