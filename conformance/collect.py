@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,12 @@ class CaseFile(pytest.File):
                             yield CaseItem.from_parent(self, case=case, path=path, dtype=dtype, device=device)
 
 
+@functools.cache
+def _mark(name: str) -> pytest.MarkDecorator:
+    """One decorator per marker name: thousands of items share them (``pytest.mark.X`` is not free)."""
+    return getattr(pytest.mark, name)  # type: ignore[no-any-return]
+
+
 class _Item(pytest.Item):
     """What case and contract items share: running a judge, reporting its outcome."""
 
@@ -99,10 +106,8 @@ class ContractItem(_Item):
     def __init__(self, *, contract: Contract, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.contract, self.line, self.label = contract, contract.line, f"{contract.id} [contract]"
-        self.add_marker("conformance")
-        self.add_marker("contract")
-        if contract.divergences:
-            self.add_marker("known_divergence")
+        for marker in ("conformance", "contract", *(("known_divergence",) if contract.divergences else ())):
+            self.add_marker(_mark(marker))
 
     def judge(self) -> verdict.ItemOutcome:
         return contract.judge(self.contract)
@@ -115,9 +120,9 @@ class CaseItem(_Item):
         self.case, self.rnn_path, self.dtype, self.device = case, path, dtype, device
         self.line, self.label = case.line, f"{case.id} [{params}]"
         for marker in ("conformance", path, dtype, device, case.layer):
-            self.add_marker(marker)
+            self.add_marker(_mark(marker))
         if case.divergences:
-            self.add_marker("known_divergence")
+            self.add_marker(_mark("known_divergence"))
 
     def judge(self) -> verdict.ItemOutcome:
         settings = self.config.stash[SETTINGS]
