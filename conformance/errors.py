@@ -51,7 +51,7 @@ class CaseFileError(Exception):
             # An entry without an id is named by position ("case #2"), one with an id by its id.
             named = self.case.startswith("#")
             parts.append(f"{self.kind} {self.case}" if named else f"{self.kind} {self.case!r}")
-        if self.key:
+        if self.key is not None:  # an empty key ("" = 1) is named too
             parts.append(f"key {self.key!r}")
         return ": ".join(parts) + f": {self.message}"
 

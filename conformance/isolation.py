@@ -128,8 +128,13 @@ GLOBALS: tuple[Global, ...] = (
 
 
 def snapshot(env: tfenv.TFEnv) -> dict[str, Any]:
-    """The current value of every global the item may touch."""
-    return {g.name: g.get(env) for g in GLOBALS if g.available(env)}
+    """The current value of every global the item may touch (those this TF and Keras have)."""
+    values = {}
+    for g in GLOBALS:
+        with contextlib.suppress(AttributeError):
+            if g.available(env):
+                values[g.name] = g.get(env)
+    return values
 
 
 def restore(env: tfenv.TFEnv, before: dict[str, Any]) -> list[str]:
@@ -216,7 +221,7 @@ def _enable_determinism(env: tfenv.TFEnv) -> None:
 
 def _where(exc: BaseException) -> str:
     """The innermost frame the time limit interrupted: where the item was stuck."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     if not frames:
         return "(no Python frame)"
     last = frames[-1]
@@ -252,7 +257,8 @@ def _leaked(outcome: ItemOutcome, changes: list[str]) -> ItemOutcome:
         "must leave global state as it found it (set a layer's dtype instead of the global policy)"
     )
     record = {**outcome.record, "outcome": "failed", "leaked": changes}
-    return dataclasses.replace(outcome, status="failed", problems=(*outcome.problems, message), record=record)
+    problems = (*outcome.problems, message)
+    return dataclasses.replace(outcome, status="failed", skip="", problems=problems, record=record)
 
 
 def run(item: Any, settings: Settings) -> ItemOutcome:
