@@ -85,7 +85,10 @@ class ResultsWriter:
         props: dict[str, Any] = dict(report.user_properties)
         record: dict[str, Any] | None = props.get("conformance")
         if record is None:
-            return
+            if not report.failed:
+                return
+            # No record: the item died before making one (its xdist worker crashed). Keep it, as an error.
+            record = identify(report.nodeid)
         if "conformance_env" in props and not self.environment:
             self.environment = props["conformance_env"]
         outcome = _outcome(report)
@@ -105,6 +108,31 @@ class ResultsWriter:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.flush("complete", int(exitstatus))
+
+
+def identify(nodeid: str) -> dict[str, Any]:
+    """An item's identity from its node id: ``case[variant-path-dtype-device]`` or ``id[contract]``."""
+    name = nodeid.rsplit("::", 1)[-1]
+    case, _, params = name.partition("[")
+    params = params.removesuffix("]")
+    if params == "contract":
+        return {
+            "case": case,
+            "variant": "",
+            "path": "contract",
+            "dtype": "-",
+            "device": "cpu",
+            "mode": "eager",
+        }
+    *variant, path, dtype, device = params.rsplit("-", 3) if params.count("-") >= 2 else ["", "?", "?", "?"]
+    return {
+        "case": case,
+        "variant": "-".join(variant),
+        "path": path,
+        "dtype": dtype,
+        "device": device,
+        "mode": "eager",
+    }
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -211,6 +211,22 @@ DIVERGENCE = Field(
     depends={"match": ("raises",)},
 )
 
+# What a contract may call: the constructor, the layer, and methods that neither write files nor reach
+# outside the layer. A case file is data; this list is what keeps a contract from being a script.
+CONTRACT_CALLS = (
+    "new",
+    "__call__",
+    "get_initial_state",
+    "reset_states",
+    "reset_state",
+    "build",
+    "compute_output_shape",
+    "compute_mask",
+    "get_config",
+    "get_weights",
+    "count_params",
+)
+
 _ARRAY_ARG = Field(
     "table",
     "An array argument: zeros of this shape as a NumPy array or as a tensor.",
@@ -259,10 +275,10 @@ CONTRACT = Field(
         ),
         "call": Field(
             "string",
-            "'new' (the constructor is the call under test), '__call__' (layer(x, ...)), "
-            "or a method name such as 'get_initial_state'.",
+            "'new' (the constructor is the call under test), '__call__' (layer(x, ...)), or one of the "
+            "recurrent API's side-effect-free methods (a case file must not reach save_weights & co).",
             required=True,
-            pattern=r"new|__call__|[a-z_][a-z0-9_]*",
+            enum=CONTRACT_CALLS,
         ),
         "call_args": Field("table", "Keyword arguments of the call.", values=_ARG),
         "expect": Field(

@@ -302,10 +302,10 @@ MISSING: list[tuple[Callable[[], Doc], str]] = [
     (lambda: _contract(expect={"returns": "object", "match": "x"}), "expect.match"),
     (lambda: _contract(call="__call__"), "inputs"),
     (lambda: _contract(prepare="call", call="reset_states"), "inputs"),
-    (lambda: _contract(call="foo", call_args={"x": "{inputs}"}), "inputs"),
-    (lambda: _contract(call="foo", call_args={"x": {"dtype": "float32"}}), "call_args.x"),
-    (lambda: _contract(call="foo", call_args={"x": {"numpy": [1], "tensor": [1]}}), "call_args.x"),
-    (lambda: _contract(call="foo", call_args={"x": [{"numpy": [1]}, {}]}), "call_args.x[1]"),
+    (lambda: _contract(call="get_config", call_args={"x": "{inputs}"}), "inputs"),
+    (lambda: _contract(call="get_config", call_args={"x": {"dtype": "float32"}}), "call_args.x"),
+    (lambda: _contract(call="get_config", call_args={"x": {"numpy": [1], "tensor": [1]}}), "call_args.x"),
+    (lambda: _contract(call="get_config", call_args={"x": [{"numpy": [1]}, {}]}), "call_args.x[1]"),
     (lambda: _contract(divergence=[{"reason": "r"}]), "divergence[0]"),
 ]
 
@@ -359,7 +359,7 @@ def absurd_size(draw: st.DrawFn) -> Hostile:
         entry["inputs"] = shape
         return hostile("absurd size", doc, "inputs", "elements")
     shape = draw(st.lists(st.integers(1000, 10**9), min_size=3, max_size=4))
-    entry.update(call="foo", call_args={"x": {draw(st.sampled_from(["numpy", "tensor"])): shape}})
+    entry.update(call="get_config", call_args={"x": {draw(st.sampled_from(["numpy", "tensor"])): shape}})
     return hostile("absurd size", doc, "call_args.x", "elements")
 
 

@@ -239,3 +239,12 @@ def test_crash_in_one_item_under_xdist(pytester: pytest.Pytester) -> None:
         (c, p): "passed" for c in ("fine", "also-fine") for p in ("manual_loop", "rnn_wrapper", "fused_layer")
     }
     assert {k: v for k, v in done.items() if k[0] != "crasher"} == expected, done
+    # The crashed item made no record, yet it is in the file, as a failure saying why.
+    (crashed,) = [i for i in data["items"] if i["case"] == "crasher"]
+    assert (crashed["path"], crashed["dtype"], crashed["device"], crashed["outcome"]) == (
+        "manual_loop",
+        "float32",
+        "cpu",
+        "error",
+    ), crashed
+    assert "crashed" in crashed["reason"], crashed

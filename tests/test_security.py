@@ -139,3 +139,18 @@ def test_scanner_names_the_enclosing_function() -> None:
 def test_allow_list_entries_say_why() -> None:
     assert all(len(reason) > 40 for reason in ALLOWED.values())
     assert all(Path(KIT / file).exists() for file, _, _ in ALLOWED)
+
+
+@pytest.mark.parametrize("method", ["save_weights", "save", "_private", "load_weights", "add_weight"])
+def test_a_contract_cannot_call_a_method_with_side_effects(tmp_path: Path, method: str) -> None:
+    """A contract is data: it may call the constructor, the layer, and side-effect-free methods only."""
+    from conformance import casefile
+    from conformance.errors import CaseFileError
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'[[contract]]\nid = "x"\nlayer = "LSTM"\nargs = {{ units = 2 }}\ncall = "{method}"\n'
+        f'call_args = {{ filepath = "/tmp/owned.weights.h5" }}\nexpect = {{ returns = "none" }}\n'
+    )
+    with pytest.raises(CaseFileError, match=r"key 'call': expected one of 'new', '__call__'"):
+        casefile.load(path)
