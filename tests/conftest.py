@@ -97,3 +97,11 @@ def collected_ids(stdout_lines: list[str]) -> list[str]:
     return [
         line.strip() for line in stdout_lines if "::" in line and not line.startswith(("ERROR", "FAILED"))
     ]
+
+
+def flavour(tf: ModuleType) -> str:
+    """Which Keras ``tf.keras`` is, found independently of the kit."""
+    if tf.keras.__name__.startswith("tf_keras"):
+        return "tf_keras"
+    version = getattr(tf.keras, "__version__", None) or tf.__version__
+    return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"

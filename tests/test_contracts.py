@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import assert_no_kit_traceback
+from conftest import assert_no_kit_traceback, flavour
 
 pytestmark = pytest.mark.requires_tf
 
@@ -69,14 +69,6 @@ def problem_line(result: pytest.RunResult, *fragments: str) -> str:
     found = [line for line in result.stdout.lines if all(f in line for f in fragments)]
     assert found, f"no line of the report holds all of {fragments}:\n{result.stdout.str()}"
     return found[0]
-
-
-def flavour(tf: ModuleType) -> str:
-    """Which Keras ``tf.keras`` is, found independently of the kit."""
-    if tf.keras.__name__.startswith("tf_keras"):
-        return "tf_keras"
-    version = getattr(tf.keras, "__version__", None) or tf.__version__
-    return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"
 
 
 # -- collection ------------------------------------------------------------------------------------------

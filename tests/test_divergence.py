@@ -10,7 +10,7 @@ import textwrap
 from types import ModuleType
 
 import pytest
-from conftest import assert_no_kit_traceback
+from conftest import assert_no_kit_traceback, flavour
 
 pytestmark = pytest.mark.requires_tf
 
@@ -39,14 +39,6 @@ def run(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
     result = pytester.runpytest("-rxXfs", "-p", "no:cacheprovider", *args)
     assert_no_kit_traceback(result.stdout.str())
     return result
-
-
-def flavour(tf: ModuleType) -> str:
-    """Which Keras ``tf.keras`` is, found independently of the kit."""
-    if tf.keras.__name__.startswith("tf_keras"):
-        return "tf_keras"
-    version = getattr(tf.keras, "__version__", None) or tf.__version__
-    return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"
 
 
 def test_declared_raise_that_happens_is_xfailed_with_reason(pytester: pytest.Pytester) -> None:
