@@ -34,13 +34,18 @@ def header(
     where = f"{case.source}:{case.line}" if case.line else str(case.source)
     variant = f" variant {case.variant}" if case.variant else ""
     opts = case.options
+    if case.custom is not None:  # a user's cell: its own constructor arguments, not the built-in options
+        cell = f"custom {case.custom.cell}({', '.join(f'{k}={v!r}' for k, v in case.custom.args.items())})"
+    else:
+        cell = (
+            f"{case.layer}, activation={opts.activation}, recurrent_activation={opts.recurrent_activation}, "
+            f"use_bias={opts.use_bias}"
+        )
     lines = [
         f"case {case.id!r}{variant} · path {path} · dtype {dtype} · device {device}   ({where})",
         f"  environment: {env.describe()}" + (f"; kernel: {run.kernel}" if run else ""),
-        f"  layer: {case.layer} {case.sizes}; return_sequences={opts.return_sequences}, "
-        f"return_state={opts.return_state}, activation={opts.activation}, "
-        f"recurrent_activation={opts.recurrent_activation}, use_bias={opts.use_bias}; "
-        f"initial_state: {case.initial_state.kind}",
+        f"  layer: {cell}; {case.sizes}; return_sequences={opts.return_sequences}, "
+        f"return_state={opts.return_state}; initial_state: {case.initial_state.kind}",
         "  calls made:",
         *(f"    {s}" for s in steps),
     ]
