@@ -184,6 +184,11 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
     weights = _data_spec(raw.get("weights", {}), case_id, "weights", weight_shapes, "weights")
     n_states = fam.n_states if fam else None
     init = _initial_state(raw.get("initial_state", {}), case_id, n_states, (b, sizes["units"]))
+    if init.on == "layer" and "manual_loop" in raw.get("paths", schema.PATHS):
+        raise CaseFileError(
+            "the manual loop has no layer: on = 'layer' needs paths without manual_loop (or on = 'cell')",
+            key="initial_state.on",
+        )
     expect = _expect(raw.get("expect", {}), options, n_states, sizes)
     divergences = tuple(_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     return Case(

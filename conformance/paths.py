@@ -175,8 +175,8 @@ class ManualLoop(Runner):
     def _loop(self, x: Any, initial_state: list[Any] | None) -> tuple[list[Any], list[Any]]:
         states = initial_state
         if states is None:  # a loop has no "no state": start it from zeros in the dtype the cell computes in
-            shape = (x.shape[0], self.case.units)
-            states = [self.tf.zeros(shape, dtype=self.compute_dtype) for _ in self.family.state_names]
+            shapes = self.family.state_shapes(int(x.shape[0]), self.case.units)
+            states = [self.tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
         outputs = []
         self.record("for t in range(timesteps): output, states = cell(x[:, t, :], states)")
         for t in range(x.shape[1]):

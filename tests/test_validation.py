@@ -122,6 +122,11 @@ BAD_CASES: dict[str, Bad] = {
     "huge size": Bad(
         "timesteps = 100000", "timesteps", ("expected an integer from 1 to", "found integer 100000")
     ),
+    "on layer with the manual loop": Bad(
+        'initial_state = { kind = "get_initial_state", on = "layer" }',
+        "initial_state.on",
+        ("the manual loop has no layer",),
+    ),
     "element-count limit": Bad(
         # The error names the largest size, the likeliest culprit.
         "batch = 4096\ntimesteps = 10000",
