@@ -97,19 +97,18 @@ def _execute(r: Runner, device: str) -> PathRun:
             (output, data.cot_output),
             *zip((states or []) if case.options.return_state else [], data.cot_states),
         ]
-        loss = tf.zeros((), loss_dtype)
-        for tensor, cot in terms:
-            if tuple(tensor.shape) != cot.shape:
-                continue
-            loss += tf.reduce_sum(tf.cast(tensor, loss_dtype) * tf.constant(cot, loss_dtype))
+        # A returned tensor of the wrong shape is the shape check's finding: then there is no loss to take.
+        shapes_ok = all(tuple(tensor.shape) == cot.shape for tensor, cot in terms)
+        if shapes_ok:
+            loss = tf.add_n(
+                [tf.reduce_sum(tf.cast(t, loss_dtype) * tf.constant(c, loss_dtype)) for t, c in terms]
+            )
     sources = {
         "inputs": x,
         **{f"state.{n}": s for n, s in zip(r.family.state_names, init or [])},
         **variables,
     }
-    # A returned tensor of the wrong shape is the shape check's finding: without a loss there is no gradient.
-    wrong = [tuple(t.shape) for t, cot in terms if tuple(t.shape) != cot.shape]
-    if wrong:
+    if not shapes_ok:
         grads: list[Any] = []
     else:
         r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")

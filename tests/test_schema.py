@@ -572,6 +572,7 @@ VALID = [
     ok(
         "get-initial-state",
         case(
+            'paths = ["rnn_wrapper", "fused_layer"]\n'
             'initial_state = { kind = "get_initial_state", on = "layer", args = { '
             'batch_size = "{batch}", dtype = "{dtype}", inputs = "{inputs}", flag = true, '
             "n = 2, x = 0.5 } }\n"
