@@ -105,3 +105,11 @@ def flavour(tf: ModuleType) -> str:
         return "tf_keras"
     version = getattr(tf.keras, "__version__", None) or tf.__version__
     return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"
+
+
+def run_cases(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
+    """Run one case file's text in pytester, in process, and insist on a report without kit tracebacks."""
+    pytester.makefile(".toml", cases=text)
+    result = pytester.runpytest("-rxXfs", "-p", "no:cacheprovider", *args)
+    assert_no_kit_traceback(result.stdout.str())
+    return result

@@ -15,6 +15,7 @@ from types import ModuleType
 
 import pytest
 from conftest import assert_no_kit_traceback, flavour
+from conftest import run_cases as run
 
 pytestmark = pytest.mark.requires_tf
 
@@ -55,13 +56,6 @@ def contract_file(body: str, *divergences: str, contract_id: str = "k") -> str:
     for d in divergences:
         text += "\n[[contract.divergence]]\n" + textwrap.dedent(d).strip() + "\n"
     return text
-
-
-def run(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
-    pytester.makefile(".toml", cases=text)
-    result = pytester.runpytest("-rxXfs", "-p", "no:cacheprovider", *args)
-    assert_no_kit_traceback(result.stdout.str())
-    return result
 
 
 def problem_line(result: pytest.RunResult, *fragments: str) -> str:

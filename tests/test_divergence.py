@@ -10,7 +10,8 @@ import textwrap
 from types import ModuleType
 
 import pytest
-from conftest import assert_no_kit_traceback, flavour
+from conftest import flavour
+from conftest import run_cases as run
 
 pytestmark = pytest.mark.requires_tf
 
@@ -32,13 +33,6 @@ def case_file(case_id: str, body: str, *divergences: str) -> str:
     for d in divergences:
         text += "\n[[case.divergence]]\n" + textwrap.dedent(d).strip() + "\n"
     return text
-
-
-def run(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
-    pytester.makefile(".toml", cases=text)
-    result = pytester.runpytest("-rxXfs", "-p", "no:cacheprovider", *args)
-    assert_no_kit_traceback(result.stdout.str())
-    return result
 
 
 def test_declared_raise_that_happens_is_xfailed_with_reason(pytester: pytest.Pytester) -> None:

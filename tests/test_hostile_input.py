@@ -256,9 +256,7 @@ def wrong_type(draw: st.DrawFn) -> Hostile:
 def unknown_key(draw: st.DrawFn) -> Hostile:
     kind, path, f = draw(st.sampled_from([("top", (), schema.CASE_FILE), *TABLES]))
     known = set(f.fields or {})
-    name = draw(
-        st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True), st.text(max_size=8))
-    )
+    name = draw(st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True), st.text(max_size=8)))
     assume(name not in known)
     doc = base_doc("case" if kind == "top" else kind)
     key = put(doc, kind, (*path, name), draw(ANY_VALUE))
