@@ -24,6 +24,7 @@ class Family:
     oracle_module: str | None = None
     state_sizes: tuple[int, ...] | None = None  # None: every state has `units` columns
     weights: tuple[tuple[str, tuple[int, ...]], ...] | None = None  # custom: read off the built cell
+    output_units: int | None = None  # custom: the cell's output_size; None: the output has `units` columns
 
     @property
     def n_states(self) -> int:
@@ -31,11 +32,6 @@ class Family:
 
     def state_shapes(self, batch: int, units: int) -> list[tuple[int, int]]:
         return [(batch, size) for size in (self.state_sizes or (units,) * self.n_states)]
-
-    @property
-    def output_units(self) -> int | None:
-        """Columns of the output when they differ from ``units`` (custom cells), else None."""
-        return self.state_sizes[0] if self.state_sizes else None
 
     def weight_shapes(
         self, features: int, units: int, *, use_bias: bool = True
@@ -82,4 +78,6 @@ def custom(cell_spec: str, layer_spec: str | None, cell: Any) -> Family:
         names.append(short if short not in names else f"{short}_{len(names)}")
     weights = tuple((n, tuple(int(d) for d in v.shape)) for n, v in zip(names, cell.trainable_weights))
     state_names = tuple(f"s{i}" for i in range(len(sizes)))  # a custom cell names no states
-    return Family("custom", cell_spec, layer_spec, state_names, None, sizes, weights)
+    output = getattr(cell, "output_size", None)
+    output_units = int(output) if output is not None else sizes[0]  # RNN's own fallback: the first state
+    return Family("custom", cell_spec, layer_spec, state_names, None, sizes, weights, output_units)
