@@ -146,14 +146,16 @@ def observations(run: PathRun, case: Case) -> dict[str, np.ndarray]:
     return arrays
 
 
-def meta(case: Case, path: str, dtype: str, device: str, fingerprint: dict[str, Any]) -> dict[str, Any]:
+def meta(
+    case: Case, path: str, dtype: str, device: str, mode: str, fingerprint: dict[str, Any]
+) -> dict[str, Any]:
     item = {
         "case": case.id,
         "variant": case.variant,
         "path": path,
         "dtype": dtype,
         "device": device,
-        "mode": "eager",
+        "mode": mode,
     }
     return {"item": item, "case_hash": case_hash(case), "dtype": dtype, "fingerprint": fingerprint}
 
@@ -189,7 +191,7 @@ def compare_entry(
 def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Tolerance, Tolerance]) -> CheckResult:
     """The ``baseline`` check: this run against its stored entry."""
     result = CheckResult("baseline")
-    source = entry_path(root, case, run.path, dtype, run.device)
+    source = entry_path(root, case, run.path, dtype, run.device, run.mode)
     if not source.exists():
         result.problems.append(
             f"not in the baseline: no entry {source} (record one with --conformance-record)"
@@ -235,7 +237,7 @@ def record(
     fingerprint: dict[str, Any],
 ) -> dict[str, Any]:
     """Write the item's entry; say whether it is new, unchanged or changed (and how much) from the old one."""
-    target = entry_path(root, case, run.path, dtype, run.device)
+    target = entry_path(root, case, run.path, dtype, run.device, run.mode)
     arrays = observations(run, case)
     status: dict[str, Any] = {"entry": str(target), "status": "new"}
     if target.exists():
@@ -252,5 +254,5 @@ def record(
             }
         except (OSError, ValueError) as exc:
             status = {"entry": str(target), "status": "replaced unreadable", "error": str(exc)}
-    write(target, arrays, meta(case, run.path, dtype, run.device, fingerprint))
+    write(target, arrays, meta(case, run.path, dtype, run.device, run.mode, fingerprint))
     return status

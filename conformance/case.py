@@ -2,36 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from packaging.specifiers import SpecifierSet
+
+# Options that configure the layer (the RNN wrapper and the fused layer), not the cell.
+LAYER_OPTIONS = (
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "unroll",
+    "zero_output_for_mask",
+    "stateful",
+)
+# Options the kit's oracle takes (the rest have no numeric effect with the case's injected weights, or are
+# about training=True, which the oracle does not model).
+ORACLE_OPTIONS = (
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "reset_after",
+    "go_backwards",
+    "zero_output_for_mask",
+)
 
 
 @dataclass(frozen=True)
 class Options:
-    """Layer options shared by the cell, the RNN wrapper and the fused layer."""
+    """Layer options; ``given`` names those the case set (a family refuses options it does not have)."""
 
     return_sequences: bool = False
     return_state: bool = False
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
     use_bias: bool = True
+    unit_forget_bias: bool = True
+    reset_after: bool = True
+    go_backwards: bool = False
+    unroll: bool = False
+    zero_output_for_mask: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    stateful: bool = False
+    given: frozenset[str] = frozenset()
 
-    def cell_kwargs(self) -> dict[str, Any]:
-        return {
-            "activation": self.activation,
-            "recurrent_activation": self.recurrent_activation,
-            "use_bias": self.use_bias,
-        }
+    def _pick(self, names: Sequence[str], always: Sequence[str] = ()) -> dict[str, Any]:
+        """The named options: those in ``always`` as they are, the others only where the case set them."""
+        return {n: getattr(self, n) for n in names if n in always or n in self.given}
+
+    def cell_kwargs(self, cell_options: Sequence[str]) -> dict[str, Any]:
+        """Constructor arguments of the family's cell (``cell_options``: what the family accepts)."""
+        names = [n for n in cell_options if n not in LAYER_OPTIONS]
+        return self._pick(names, always=("activation", "recurrent_activation", "use_bias"))
 
     def layer_kwargs(self) -> dict[str, Any]:
-        return {"return_sequences": self.return_sequences, "return_state": self.return_state}
+        return self._pick(LAYER_OPTIONS, always=("return_sequences", "return_state"))
 
-    def oracle_kwargs(self) -> dict[str, Any]:
-        return self.cell_kwargs()
+    def oracle_kwargs(self, cell_options: Sequence[str]) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in ORACLE_OPTIONS if n in cell_options or n in LAYER_OPTIONS}
+
+    @property
+    def dropping(self) -> bool:
+        return bool(self.dropout or self.recurrent_dropout)
 
 
 @dataclass(frozen=True)
@@ -55,6 +91,26 @@ class InitialStateSpec:
     states: tuple[Any, ...] = ()
     on: str = "cell"
     args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """Which steps are masked: ``lengths[row]`` kept steps per row, padded on the right or the left."""
+
+    lengths: tuple[int, ...]
+    padding: str = "right"
+    via: str = "argument"  # argument: layer(x, mask=m) | masking_layer: keras.layers.Masking(0.0) before it
+
+    def array(self, timesteps: int) -> np.ndarray:
+        """(batch, timesteps) bool, True = the step is used."""
+        steps = np.arange(timesteps)
+        lengths = np.asarray(self.lengths)[:, None]
+        keep = steps < lengths if self.padding == "right" else steps >= timesteps - lengths
+        return keep
+
+    def __str__(self) -> str:
+        via = "mask=" if self.via == "argument" else "keras.layers.Masking"
+        return f"lengths {list(self.lengths)}, {self.padding}-padded, via {via}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +144,7 @@ class Divergence:
     flavours: tuple[str, ...] | None = None
     devices: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
+    modes: tuple[str, ...] | None = None
     raises: str | None = None
     match: str | None = None
     fails: tuple[str, ...] = ()
@@ -102,7 +159,12 @@ class Divergence:
         conds = [f"{name} {spec}" for name, spec in (("tf", self.tf), ("keras", self.keras)) if spec]
         conds += [
             f"{name} in {list(v)}"
-            for name, v in (("flavour", self.flavours), ("device", self.devices), ("dtype", self.dtypes))
+            for name, v in (
+                ("flavour", self.flavours),
+                ("device", self.devices),
+                ("dtype", self.dtypes),
+                ("mode", self.modes),
+            )
             if v
         ]
         when = f" when {' and '.join(conds)}" if conds else ""
@@ -146,6 +208,8 @@ class Case:
     variant: str = ""  # "batch=1-return_sequences=true" for a matrix combination, "" otherwise
     description: str = ""
     custom: CustomSpec | None = None  # layer = "custom"
+    modes: tuple[str, ...] = ("eager",)
+    mask: MaskSpec | None = None
 
     @property
     def sizes(self) -> str:

@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance import schema
 from conformance.case import (
+    LAYER_OPTIONS,
     Case,
     Contract,
     CustomSpec,
@@ -28,12 +29,13 @@ from conformance.case import (
     Divergence,
     Expect,
     InitialStateSpec,
+    MaskSpec,
     Options,
     Returns,
     Tolerance,
 )
 from conformance.errors import CaseFileError
-from conformance.families import family
+from conformance.families import Family, family
 from conformance.fields import check
 
 if sys.version_info >= (3, 11):
@@ -176,11 +178,16 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             f"{schema.MAX_ELEMENTS:,} (they would exhaust memory rather than test anything)",
             key="matrix" if variant else max(sizes, key=lambda k: sizes[k]),
         )
-    options = Options(**raw.get("options", {}))
+    options = _options(raw.get("options", {}), fam, raw.get("paths", schema.PATHS), custom)
     b, t, f = sizes["batch"], sizes["timesteps"], sizes["features"]
     inputs = _data_spec(raw.get("inputs", {}), case_id, "inputs", {"array": (b, t, f)}, "inputs")
+    mask = _mask(raw["mask"], b, t) if "mask" in raw else None
+    if mask is not None and mask.via == "masking_layer" and inputs.kind == "constant" and not inputs.value:
+        raise CaseFileError(
+            "inputs of constant 0 are all masked by keras.layers.Masking(0.0): use other inputs", key="inputs"
+        )
     # A custom cell's states and weights are known only once it is built: their shapes are checked then.
-    weight_shapes = fam.weight_shapes(f, sizes["units"], use_bias=options.use_bias) if fam else {}
+    weight_shapes = fam.weight_shapes(f, sizes["units"], options) if fam else {}
     weights = _data_spec(raw.get("weights", {}), case_id, "weights", weight_shapes, "weights")
     n_states = fam.n_states if fam else None
     init = _initial_state(raw.get("initial_state", {}), case_id, n_states, (b, sizes["units"]))
@@ -209,7 +216,48 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
         variant=variant,
         description=raw.get("description", ""),
         custom=custom,
+        modes=tuple(raw.get("modes", ("eager",))),
+        mask=mask,
     )
+
+
+def _options(raw: dict[str, Any], fam: Family | None, paths: list[str], custom: CustomSpec | None) -> Options:
+    """The family's options only: an option a family does not have is refused, never silently dropped."""
+    if fam is not None:
+        takes = [n for n in schema.OPTION_KEYS if n in LAYER_OPTIONS or n in fam.cell_options]
+        for name in raw:
+            if name not in takes:
+                raise CaseFileError(
+                    f"not an option of layer {fam.name!r} (it takes {', '.join(takes)})",
+                    key=f"options.{name}",
+                )
+    elif custom is not None:
+        for name in raw:
+            if name not in LAYER_OPTIONS:
+                raise CaseFileError(
+                    "a custom cell takes its own arguments in custom.args; options holds layer options "
+                    f"({', '.join(LAYER_OPTIONS)})",
+                    key=f"options.{name}",
+                )
+    if raw.get("stateful") and "manual_loop" in paths:
+        raise CaseFileError(
+            "a manual loop holds its states itself: stateful = true needs paths without manual_loop",
+            key="options.stateful",
+        )
+    return Options(**raw, given=frozenset(raw))
+
+
+def _mask(raw: dict[str, Any], batch: int, timesteps: int) -> MaskSpec:
+    lengths = tuple(raw["lengths"])
+    if len(lengths) != batch:
+        raise CaseFileError(
+            f"{len(lengths)} lengths for a batch of {batch}: give one per row", key="mask.lengths"
+        )
+    if max(lengths) > timesteps:
+        raise CaseFileError(
+            f"a length of {max(lengths)} in a sequence of {timesteps} steps", key="mask.lengths"
+        )
+    return MaskSpec(lengths, raw.get("padding", "right"), raw.get("via", "argument"))
 
 
 def _custom(raw: dict[str, Any], layer: str) -> CustomSpec | None:
@@ -368,6 +416,7 @@ def _divergence(raw: dict[str, Any], index: int) -> Divergence:
         flavours=tuple(when["flavour"]) if "flavour" in when else None,
         devices=tuple(when["device"]) if "device" in when else None,
         dtypes=tuple(when["dtype"]) if "dtype" in when else None,
+        modes=tuple(when["mode"]) if "mode" in when else None,
         raises=raw.get("raises"),
         match=raw.get("match"),
         fails=tuple(raw.get("fails", ())),

@@ -182,13 +182,16 @@ def initial_state(ctx: Context) -> CheckResult:
         for name, a, b in zip(fam.state_names, custom_states, oracle.states):
             r.judge(a, b, tol, f"final {name} from a custom initial_state vs {ref.label}")
     if "chunked" in probes:
-        seq, states, half = probes["chunked"]
+        seq, states, half, keep = probes["chunked"]
+        where = " at the steps the mask keeps" if keep is not None else ""
+        if keep is not None:
+            seq, custom_seq = (np.where(keep[:, :, None], a, 0.0) for a in (seq, custom_seq))
         r.judge(
             seq,
             custom_seq,
             tol,
-            f"outputs of two chunks (steps [0, {half}) then [{half}, "
-            f"{case.timesteps}), final state carried) vs one run over the whole sequence",
+            f"outputs of two chunks ({half} steps, then {case.timesteps - half}, in processing order; final "
+            f"state carried) vs one run over the whole sequence{where}",
         )
         for name, a, b in zip(fam.state_names, states, custom_states):
             r.judge(a, b, tol, f"final {name} after two chunks vs one run")

@@ -1,8 +1,9 @@
-"""Case files become pytest items: one per (case variant, path, dtype, device)."""
+"""Case files become pytest items: one per (case variant, path, mode, dtype, device)."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,11 +60,13 @@ class CaseFile(pytest.File):
             if isinstance(case, Contract):
                 yield ContractItem.from_parent(self, name=f"{case.id}[contract]", contract=case)
                 continue
-            for path in case.paths:
-                for dtype in case.dtypes:
-                    for device in case.devices:
-                        if device in settings.devices:
-                            yield CaseItem.from_parent(self, case=case, path=path, dtype=dtype, device=device)
+            for path, mode, dtype, device in itertools.product(
+                case.paths, case.modes, case.dtypes, case.devices
+            ):
+                if device in settings.devices:
+                    yield CaseItem.from_parent(
+                        self, case=case, path=path, mode=mode, dtype=dtype, device=device
+                    )
 
 
 @functools.cache
@@ -114,12 +117,12 @@ class ContractItem(_Item):
 
 
 class CaseItem(_Item):
-    def __init__(self, *, case: Case, path: str, dtype: str, device: str, **kwargs: Any) -> None:
-        params = "-".join(p for p in (case.variant, path, dtype, device) if p)
+    def __init__(self, *, case: Case, path: str, mode: str, dtype: str, device: str, **kwargs: Any) -> None:
+        params = "-".join(p for p in (case.variant, path, mode, dtype, device) if p)
         super().__init__(name=f"{case.id}[{params}]", **kwargs)
-        self.case, self.rnn_path, self.dtype, self.device = case, path, dtype, device
+        self.case, self.rnn_path, self.mode, self.dtype, self.device = case, path, mode, dtype, device
         self.line, self.label = case.line, f"{case.id} [{params}]"
-        for marker in ("conformance", path, dtype, device, case.layer):
+        for marker in ("conformance", path, mode, dtype, device, case.layer):
             self.add_marker(_mark(marker))
         if case.divergences:
             self.add_marker(_mark("known_divergence"))
@@ -131,6 +134,7 @@ class CaseItem(_Item):
             self.rnn_path,
             self.dtype,
             self.device,
+            mode=self.mode,
             gpu_required=settings.gpu_required,
             record_dir=settings.record,
             baseline_dir=settings.baseline,

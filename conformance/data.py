@@ -61,6 +61,7 @@ class CaseData:
     custom_state: tuple[np.ndarray, ...]  # a seeded non-zero state for the initial-state checks
     cot_output: np.ndarray
     cot_states: tuple[np.ndarray, ...]
+    mask: np.ndarray | None = None  # (batch, time) bool, True = the step is used
 
     def zero_state(self) -> tuple[np.ndarray, ...]:
         return tuple(np.zeros_like(s) for s in self.custom_state)
@@ -71,7 +72,10 @@ def make(case: Case, dtype: str, fam: Family) -> CaseData:
     feed, variable, _compute = DTYPE_ROLES[dtype]
     b, t, f, u = case.batch, case.timesteps, case.features, case.units
     inputs = round_to(_make(case.inputs, "array", (b, t, f), 1.0, "inputs"), feed)
-    shapes = fam.weight_shapes(f, u, use_bias=case.options.use_bias)
+    mask = case.mask.array(t) if case.mask is not None else None
+    if mask is not None and case.mask is not None and case.mask.via == "masking_layer":
+        inputs = np.where(mask[:, :, None], inputs, 0.0)  # what Masking(mask_value=0.0) reads as padding
+    shapes = fam.weight_shapes(f, u, case.options)
     weights = {
         n: round_to(_make(case.weights, n, s, 1.0 / np.sqrt(u), n), variable) for n, s in shapes.items()
     }
@@ -93,4 +97,4 @@ def make(case: Case, dtype: str, fam: Family) -> CaseData:
     out_shape = (b, t, out_u) if case.options.return_sequences else (b, out_u)
     cot_output = crng.uniform(-1, 1, out_shape)
     cot_states = tuple(crng.uniform(-1, 1, shape) for shape in state_shapes)
-    return CaseData(inputs, weights, state, custom, cot_output, cot_states)
+    return CaseData(inputs, weights, state, custom, cot_output, cot_states, mask)

@@ -16,7 +16,12 @@ from conformance.tfenv import TFEnv
 
 
 def applicable(
-    divergences: Sequence[Divergence], path: str, dtype: str | None, device: str, env: TFEnv
+    divergences: Sequence[Divergence],
+    path: str,
+    dtype: str | None,
+    device: str,
+    env: TFEnv,
+    mode: str = "eager",
 ) -> list[Divergence]:
     """The declarations whose paths and conditions match this item in this environment."""
     found = []
@@ -32,6 +37,8 @@ def applicable(
         if d.devices is not None and device not in d.devices:
             continue
         if d.dtypes is not None and dtype not in d.dtypes:
+            continue
+        if d.modes is not None and mode not in d.modes:
             continue
         found.append(d)
     return found

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.case import Options
 from conformance.errors import CaseFileError
 
 
@@ -25,6 +26,16 @@ class Family:
     state_sizes: tuple[int, ...] | None = None  # None: every state has `units` columns
     weights: tuple[tuple[str, tuple[int, ...]], ...] | None = None  # custom: read off the built cell
     output_units: int | None = None  # custom: the cell's output_size; None: the output has `units` columns
+    # The options of schema.OPTIONS this family's cell accepts (every family takes the layer options).
+    cell_options: tuple[str, ...] = (
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "dropout",
+        "recurrent_dropout",
+    )
+    # Keras 2's fused CPU kernel, run when the layer is cuDNN-eligible (None: the family has none).
+    keras2_kernel: str | None = None
 
     @property
     def n_states(self) -> int:
@@ -33,13 +44,11 @@ class Family:
     def state_shapes(self, batch: int, units: int) -> list[tuple[int, int]]:
         return [(batch, size) for size in (self.state_sizes or (units,) * self.n_states)]
 
-    def weight_shapes(
-        self, features: int, units: int, *, use_bias: bool = True
-    ) -> dict[str, tuple[int, ...]]:
-        """Weight names and shapes in the order the cell holds them."""
+    def weight_shapes(self, features: int, units: int, options: Options) -> dict[str, tuple[int, ...]]:
+        """Weight names and shapes in the order the cell holds them (``reset_after`` changes GRU's bias)."""
         if self.weights is not None:
             return dict(self.weights)
-        return self.oracle().weight_shapes(features, units, use_bias=use_bias)
+        return self.oracle().weight_shapes(features, units, **options.oracle_kwargs(self.cell_options))
 
     def oracle(self) -> Any:
         if self.oracle_module is None:
@@ -47,8 +56,34 @@ class Family:
         return importlib.import_module(self.oracle_module)
 
 
+_COMMON = ("activation", "use_bias", "dropout", "recurrent_dropout")
 FAMILIES = {
-    "lstm": Family("lstm", "LSTMCell", "LSTM", ("h", "c"), "conformance.oracle.lstm"),
+    "lstm": Family(
+        "lstm",
+        "LSTMCell",
+        "LSTM",
+        ("h", "c"),
+        "conformance.oracle.lstm",
+        cell_options=(*_COMMON, "recurrent_activation", "unit_forget_bias"),
+        keras2_kernel="standard_lstm",
+    ),
+    "gru": Family(
+        "gru",
+        "GRUCell",
+        "GRU",
+        ("h",),
+        "conformance.oracle.gru",
+        cell_options=(*_COMMON, "recurrent_activation", "reset_after"),
+        keras2_kernel="standard_gru",
+    ),
+    "simple_rnn": Family(
+        "simple_rnn",
+        "SimpleRNNCell",
+        "SimpleRNN",
+        ("h",),
+        "conformance.oracle.simple_rnn",
+        cell_options=_COMMON,
+    ),
 }
 
 

@@ -233,7 +233,7 @@ def _record(item: Any) -> dict[str, Any]:
     case: Any = getattr(item, "case", None)
     if case is not None:
         where = {"case": case.id, "variant": case.variant, "path": item.rnn_path}
-        where.update(dtype=item.dtype, device=item.device)
+        where.update(dtype=item.dtype, device=item.device, mode=item.mode)
     else:
         where = {"case": item.contract.id, "variant": "", "path": "contract", "dtype": "-", "device": "cpu"}
     return {"mode": "eager", **where, "kernel": None, "checks": {}, "worst": {}}

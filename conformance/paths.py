@@ -2,11 +2,12 @@
 
 * ``manual_loop``: a Python loop calling ``Cell(x_t, states)``, states fed back by hand;
 * ``rnn_wrapper``: ``keras.layers.RNN(Cell(...))``;
-* ``fused_layer``: ``keras.layers.LSTM(...)`` (cuDNN on GPU when eligible).
+* ``fused_layer``: ``keras.layers.LSTM(...)``, ``GRU``, ``SimpleRNN`` (cuDNN on GPU when eligible).
 
 A :class:`Runner` builds its layer once, injects the case's weights, and answers the calls the checks
-need. Every Keras call it makes is written to ``steps`` in the spelling a user would write, so a failure
-can say exactly which call raised or returned the wrong thing.
+need, in the item's execution mode (eager, inside ``tf.function``, or compiled with XLA). Every Keras call
+it makes is written to ``steps`` in the spelling a user would write, so a failure can say exactly which
+call raised or returned the wrong thing.
 """
 
 from __future__ import annotations
@@ -43,10 +44,19 @@ def to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t).astype(np.float64)
 
 
-def returned(value: Any) -> Returned:
+def returned(value: Any, *, symbolic: bool = False) -> Returned:
+    """What a call returned; ``symbolic`` (inside a tf.function trace) keeps shapes, not values."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     container = type(value).__name__ if isinstance(value, (list, tuple)) else "tensor"
-    return Returned(container, [to_numpy(v) for v in items], [_dtype_name(v) for v in items], items)
+    arrays = [np.zeros(tuple(v.shape)) if symbolic else to_numpy(v) for v in items]
+    return Returned(container, arrays, [_dtype_name(v) for v in items], items)
+
+
+MODE_SPELLING = {
+    "eager": "",
+    "function": "tf.function",
+    "xla": "tf.function(jit_compile=True)",
+}
 
 
 def _fmt_kwargs(kwargs: dict[str, Any]) -> str:
@@ -58,8 +68,8 @@ class Runner:
 
     name = ""
 
-    def __init__(self, env: TFEnv, case: Case, dtype: str) -> None:
-        self.env, self.case, self.dtype = env, case, dtype
+    def __init__(self, env: TFEnv, case: Case, dtype: str, mode: str = "eager") -> None:
+        self.env, self.case, self.dtype, self.mode = env, case, dtype, mode
         self.tf, self.keras = env.tf, env.keras
         # A custom cell's family is read off the built cell (see build); the data follows the family.
         if case.custom is not None:
@@ -70,6 +80,7 @@ class Runner:
         self.feed_dtype, self.variable_dtype, self.compute_dtype = DTYPE_ROLES[dtype]
         self.steps: list[str] = []
         self.cell: Any = None
+        self._compiled: dict[str, Any] = {}
 
     # -- helpers shared by the paths -------------------------------------------------------------
     def record(self, step: str) -> None:
@@ -89,6 +100,24 @@ class Runner:
     def states(self, arrays: Sequence[np.ndarray]) -> list[Any]:
         return [self.tensor(a) for a in arrays]
 
+    def mask_tensor(self, mask: np.ndarray | None) -> Any:
+        """The case's mask as the layer gets it: a bool tensor for mask=, None where Masking makes it."""
+        if mask is None or (self.case.mask is not None and self.case.mask.via == "masking_layer"):
+            return None
+        return self.tf.constant(mask)
+
+    def in_mode(self, name: str, function: Any = None) -> Any:
+        """``function`` (default ``self.<name>``) as the item's mode runs it: as is, in a tf.function, or
+        XLA-compiled."""
+        method = function or getattr(self, name)
+        if self.mode == "eager":
+            return method
+        self.prepare(name)  # layers and variables are made eagerly: a traced function must not create them
+        if name not in self._compiled:
+            self.record(f"{name} = {MODE_SPELLING[self.mode]}({name})  # the calls below run compiled")
+            self._compiled[name] = self.tf.function(method, jit_compile=self.mode == "xla")
+        return self._compiled[name]
+
     def _class(self, spec: str) -> tuple[Any, str]:
         """A keras.layers class by name, or a user's class by ``module:Class`` (imported only now)."""
         if ":" in spec:
@@ -99,7 +128,7 @@ class Runner:
         if self.case.custom is not None:
             kwargs = {**self.case.custom.args, "dtype": self.dtype}
         else:
-            kwargs = {**self.case.options.cell_kwargs(), "dtype": self.dtype}
+            kwargs = {**self.case.options.cell_kwargs(self.family.cell_options), "dtype": self.dtype}
         cls, shown = self._class(self.family.cell_class)
         self.record(f"cell = {shown}({self.case.units}, {_fmt_kwargs(kwargs)})")
         return cls(self.case.units, **kwargs)
@@ -142,11 +171,14 @@ class Runner:
     def build(self) -> None:
         raise NotImplementedError
 
-    def call(self, x: Any, initial_state: list[Any] | None) -> Any:
-        """The call under test, configured as the case says (return_sequences, return_state)."""
+    def prepare(self, name: str) -> None:
+        """Make what ``self.<name>`` needs besides the built layer (the layer paths' probe layer)."""
+
+    def call(self, x: Any, initial_state: list[Any] | None, mask: Any = None, training: bool = False) -> Any:
+        """The call under test, configured as the case says (return_sequences, return_state, ...)."""
         raise NotImplementedError
 
-    def probe(self, x: Any, initial_state: list[Any] | None) -> tuple[Any, list[Any]]:
+    def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
         """(output sequence, final states) with the same weights, whatever the case's options."""
         raise NotImplementedError
 
@@ -172,34 +204,53 @@ class ManualLoop(Runner):
         self.resolve_family(self.cell)
         self.step_returned: Returned | None = None
 
-    def _loop(self, x: Any, initial_state: list[Any] | None) -> tuple[list[Any], list[Any]]:
+    def _loop(
+        self, x: Any, initial_state: list[Any] | None, mask: Any, training: bool = False
+    ) -> tuple[list[Any], list[Any]]:
+        """The user's loop: go_backwards by iterating backwards, masking by ``tf.where`` as Keras does."""
+        tf, opts = self.tf, self.case.options
         states = initial_state
         if states is None:  # a loop has no "no state": start it from zeros in the dtype the cell computes in
             shapes = self.family.state_shapes(int(x.shape[0]), self.case.units)
-            states = [self.tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
-        outputs = []
-        self.record("for t in range(timesteps): output, states = cell(x[:, t, :], states)")
-        for t in range(x.shape[1]):
-            result = self.cell(x[:, t, :], states)
+            states = [tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
+        if self.case.mask is not None and self.case.mask.via == "masking_layer":
+            self.record("mask = keras.layers.Masking(0.0).compute_mask(x)")
+            mask = self.keras.layers.Masking(0.0).compute_mask(x)
+        order = range(x.shape[1] - 1, -1, -1) if opts.go_backwards else range(x.shape[1])
+        kwargs = {"training": True} if training else {}
+        loop = "reversed(range(timesteps))" if opts.go_backwards else "range(timesteps)"
+        train = ", training=True" if training else ""
+        self.record(f"for t in {loop}: output, states = cell(x[:, t, :], states{train})")
+        if mask is not None:
+            keep = "zeros" if opts.zero_output_for_mask else "the previous output"
+            self.record(f"  at masked steps (by hand, as Keras does): states kept, output = {keep}")
+        outputs: list[Any] = []
+        for t in order:
+            result = self.cell(x[:, t, :], states, **kwargs)
             if self.step_returned is None:
-                self.step_returned = (
-                    returned(result[1]) if isinstance(result, (list, tuple)) else returned(result)
-                )
-            output, states = result
-            states = list(states) if isinstance(states, (list, tuple)) else [states]
+                new = result[1] if isinstance(result, (list, tuple)) else result
+                self.step_returned = returned(new, symbolic=not tf.executing_eagerly())
+            output, new_states = result
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            if mask is not None:
+                m = mask[:, t : t + 1]
+                prev = outputs[-1] if outputs and not opts.zero_output_for_mask else tf.zeros_like(output)
+                output = tf.where(m, output, prev)
+                new_states = [tf.where(m, n, s) for n, s in zip(new_states, states)]
+            states = new_states
             outputs.append(output)
         return outputs, states
 
-    def call(self, x: Any, initial_state: list[Any] | None) -> Any:
-        outputs, states = self._loop(x, initial_state)
+    def call(self, x: Any, initial_state: list[Any] | None, mask: Any = None, training: bool = False) -> Any:
+        outputs, states = self._loop(x, initial_state, mask, training)
         output = self.tf.stack(outputs, axis=1) if self.case.options.return_sequences else outputs[-1]
         return [output, *states]
 
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:
         return value[0], list(value[1:])
 
-    def probe(self, x: Any, initial_state: list[Any] | None) -> tuple[Any, list[Any]]:
-        outputs, states = self._loop(x, initial_state)
+    def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
+        outputs, states = self._loop(x, initial_state, mask)
         return self.tf.stack(outputs, axis=1), states
 
     def layer_for_initial_state(self) -> Any:
@@ -208,7 +259,7 @@ class ManualLoop(Runner):
         )
 
     def kernel(self, device: str) -> str:
-        return f"python loop over {self.family.cell_class}.call"
+        return f"python loop over {self.family.cell_class}.call" + _traced(self.mode)
 
 
 class _LayerRunner(Runner):
@@ -226,22 +277,46 @@ class _LayerRunner(Runner):
         self.resolve_family(self.cell)
         self._probe_layer: Any = None
 
-    def _invoke(self, layer: Any, x: Any, initial_state: list[Any] | None, label: str) -> Any:
-        if initial_state is None:
-            self.record(f"{label}(x)")
-            return layer(x)
-        self.record(f"{label}(x, initial_state=[{', '.join(self.family.state_names)}])")
-        return layer(x, initial_state=initial_state)
+    def _invoke(
+        self,
+        layer: Any,
+        x: Any,
+        initial_state: list[Any] | None,
+        mask: Any,
+        label: str,
+        training: bool = False,
+    ) -> Any:
+        kwargs: dict[str, Any] = {}
+        shown = ["x"]
+        if self.case.mask is not None and self.case.mask.via == "masking_layer":
+            x = self.keras.layers.Masking(0.0)(x)
+            shown = ["keras.layers.Masking(0.0)(x)"]
+        elif mask is not None:
+            kwargs["mask"] = mask
+            shown.append("mask=mask")
+        if initial_state is not None:
+            kwargs["initial_state"] = initial_state
+            shown.append(f"initial_state=[{', '.join(self.family.state_names)}]")
+        if training:
+            kwargs["training"] = True
+            shown.append("training=True")
+        self.record(f"{label}({', '.join(shown)})")
+        return layer(x, **kwargs)
 
-    def call(self, x: Any, initial_state: list[Any] | None) -> Any:
-        return self._invoke(self.layer, x, initial_state, "layer")
+    def call(self, x: Any, initial_state: list[Any] | None, mask: Any = None, training: bool = False) -> Any:
+        return self._invoke(self.layer, x, initial_state, mask, "layer", training)
 
-    def probe(self, x: Any, initial_state: list[Any] | None) -> tuple[Any, list[Any]]:
-        if self._probe_layer is None:
-            self._probe_layer = self._new_layer(return_sequences=True, return_state=True)
+    def prepare(self, name: str) -> None:
+        if name == "probe" and self._probe_layer is None:
+            kwargs = {**self.case.options.layer_kwargs(), "return_sequences": True, "return_state": True}
+            kwargs.pop("stateful", None)  # the probes compare runs from given states, each on its own
+            self._probe_layer = self._new_layer(**kwargs)
             self._probe_layer.build((self.case.batch, self.case.timesteps, self.case.features))
             self.inject_weights(self._probe_layer.cell)
-        result = list(self._invoke(self._probe_layer, x, initial_state, "probe"))
+
+    def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
+        self.prepare("probe")
+        result = list(self._invoke(self._probe_layer, x, initial_state, mask, "probe"))
         return result[0], result[1:]
 
     def layer_for_initial_state(self) -> Any:
@@ -258,14 +333,17 @@ class RNNWrapper(_LayerRunner):
         return self.keras.layers.RNN(cell, **kwargs)
 
     def kernel(self, device: str) -> str:
-        return "generic RNN loop (backend rnn over the cell)"
+        return GENERIC + _traced(self.mode)
 
 
 class FusedLayer(_LayerRunner):
     name = "fused_layer"
 
     def _new_layer(self, **layer_kwargs: Any) -> Any:
-        own = self.case.custom.args if self.case.custom is not None else self.case.options.cell_kwargs()
+        if self.case.custom is not None:
+            own = dict(self.case.custom.args)
+        else:
+            own = self.case.options.cell_kwargs(self.family.cell_options)
         kwargs = {**own, **layer_kwargs, "dtype": self.dtype}
         cls, shown = self._class(str(self.family.layer_class))
         self.record(f"layer = {shown}({self.case.units}, {_fmt_kwargs(kwargs)})")
@@ -274,24 +352,42 @@ class FusedLayer(_LayerRunner):
     def kernel(self, device: str) -> str:
         """Which kernel ran, inferred from the layer's own eligibility flags and the device.
 
-        Keras 3 tries cuDNN only on GPU (``use_cudnn``) and otherwise runs the generic loop; Keras 2 and
-        tf-keras run their own fused CPU kernel (standard_lstm) when the layer is cuDNN-eligible, the
-        generic loop if not.
+        Keras 3 tries cuDNN only on GPU (``use_cudnn``, LSTM and GRU) and otherwise runs the generic loop;
+        Keras 2 and tf-keras run their own fused CPU kernel (standard_lstm, standard_gru) when the layer is
+        cuDNN-eligible (``_could_use_gpu_kernel``), the generic loop if not. SimpleRNN has neither.
         """
-        generic = "generic RNN loop (backend rnn over the cell)"
         if self.case.custom is not None:
             return f"custom layer {self.family.layer_class}"
+        fused = self.family.keras2_kernel
         if self.env.flavour == "keras3":
-            eligible = getattr(self.layer, "use_cudnn", "auto") in ("auto", True) and self._cudnn_options()
-            return "cudnn" if device == "gpu" and eligible else generic
-        eligible = bool(getattr(self.layer, "_could_use_gpu_kernel", False))
-        if not eligible:
-            return generic
-        return "cudnn" if device == "gpu" else f"standard_{self.case.layer} (Keras 2 fused CPU kernel)"
+            eligible = (
+                fused is not None
+                and getattr(self.layer, "use_cudnn", "auto") in ("auto", True)
+                and self._cudnn_options()
+            )
+            return "cudnn" if device == "gpu" and eligible else GENERIC + _traced(self.mode)
+        if fused is None or not getattr(self.layer, "_could_use_gpu_kernel", False):
+            return GENERIC + _traced(self.mode)
+        return "cudnn" if device == "gpu" else f"{fused} (Keras 2 fused CPU kernel)" + _traced(self.mode)
 
     def _cudnn_options(self) -> bool:
+        """Keras 3's own rule (``lstm.py``/``gru.py`` ``cudnn_ok``): defaults that cuDNN implements."""
         o = self.case.options
-        return o.activation == "tanh" and o.recurrent_activation == "sigmoid" and o.use_bias
+        return (
+            o.activation == "tanh"
+            and o.recurrent_activation == "sigmoid"
+            and o.use_bias
+            and not o.unroll
+            and not o.recurrent_dropout
+            and (self.family.name != "gru" or o.reset_after)
+        )
+
+
+GENERIC = "generic RNN loop (backend rnn over the cell)"
+
+
+def _traced(mode: str) -> str:
+    return "" if mode == "eager" else f", in {MODE_SPELLING[mode]}"
 
 
 RUNNERS: dict[str, type[Runner]] = {r.name: r for r in (ManualLoop, RNNWrapper, FusedLayer)}

@@ -21,6 +21,7 @@ MARKERS = {
     "fused_layer": "path: the fused layer (keras.layers.LSTM, ...)",
     **{d: f"dtype: {d}" for d in schema.DTYPES},
     **{d: f"device: {d}" for d in schema.DEVICES},
+    **{m: f"execution mode: {m}" for m in schema.MODES},
     **{name: f"layer family: {name}" for name in schema.LAYERS},
 }
 

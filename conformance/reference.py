@@ -39,9 +39,9 @@ class Reference:
     @classmethod
     def for_item(cls, case: Case, data: CaseData, fam: Family, loop: Trace | None = None) -> Reference | None:
         """The best reference this item has (``loop``: the manual loop's run, for a cell with no other)."""
-        options = case.options.oracle_kwargs()
         if fam.oracle_module is not None:
             oracle = fam.oracle()
+            options = {**case.options.oracle_kwargs(fam.cell_options), "mask": data.mask}
             return cls(
                 case,
                 data,

@@ -111,7 +111,7 @@ class ResultsWriter:
 
 
 def identify(nodeid: str) -> dict[str, Any]:
-    """An item's identity from its node id: ``case[variant-path-dtype-device]`` or ``id[contract]``."""
+    """An item's identity from its node id: ``case[variant-path-mode-dtype-device]`` or ``id[contract]``."""
     name = nodeid.rsplit("::", 1)[-1]
     case, _, params = name.partition("[")
     params = params.removesuffix("]")
@@ -124,14 +124,15 @@ def identify(nodeid: str) -> dict[str, Any]:
             "device": "cpu",
             "mode": "eager",
         }
-    *variant, path, dtype, device = params.rsplit("-", 3) if params.count("-") >= 2 else ["", "?", "?", "?"]
+    parts = params.rsplit("-", 4) if params.count("-") >= 3 else ["", "?", "?", "?", "?"]
+    *variant, path, mode, dtype, device = parts
     return {
         "case": case,
         "variant": "-".join(variant),
         "path": path,
         "dtype": dtype,
         "device": device,
-        "mode": "eager",
+        "mode": mode,
     }
 
 

@@ -47,6 +47,7 @@ class PathRun:
     initial_state: Returned | None = None  # what get_initial_state returned
     probes: dict[str, Any] = field(default_factory=dict)  # initial-state checks' extra calls
     loop: Trace | None = None  # a custom cell with no reference: the manual loop's run, to agree with
+    mode: str = "eager"
 
     @property
     def main_call(self) -> str:
@@ -59,9 +60,9 @@ def _device_name(device: str) -> str:
     return "/GPU:0" if device == "gpu" else "/CPU:0"
 
 
-def execute(env: TFEnv, case: Case, path: str, dtype: str, device: str) -> PathRun:
+def execute(env: TFEnv, case: Case, path: str, dtype: str, device: str, mode: str = "eager") -> PathRun:
     """Build the path, make the main call under a tape and the probes the checks ask for."""
-    runner = RUNNERS[path](env, case, dtype)
+    runner = RUNNERS[path](env, case, dtype, mode)
     try:
         with env.tf.device(_device_name(device)):
             return _execute(runner, device)
@@ -75,6 +76,7 @@ def _execute(r: Runner, device: str) -> PathRun:
     data = r.data = make(case, r.dtype, r.family)
     r.inject_weights(r.cell)
     x = r.tensor(data.inputs)
+    mask = r.mask_tensor(data.mask)
     init_returned = None
     if case.initial_state.kind == "get_initial_state":
         got = r.get_initial_state(x)
@@ -85,34 +87,19 @@ def _execute(r: Runner, device: str) -> PathRun:
     else:
         init = None
     variables = r.weight_variables()
-    loss_dtype = tf.float64 if r.dtype == "float64" else tf.float32
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        for s in init or []:
-            tape.watch(s)
-        value = r.call(x, init)
-        output, states = r.split(value)
-        # The loss is the same function on every path: states count only where the layer returns them.
-        terms = [
-            (output, data.cot_output),
-            *zip((states or []) if case.options.return_state else [], data.cot_states),
-        ]
-        # A returned tensor of the wrong shape is the shape check's finding: then there is no loss to take.
-        shapes_ok = all(tuple(tensor.shape) == cot.shape for tensor, cot in terms)
-        if shapes_ok:
-            loss = tf.add_n(
-                [tf.reduce_sum(tf.cast(t, loss_dtype) * tf.constant(c, loss_dtype)) for t, c in terms]
-            )
     sources = {
         "inputs": x,
         **{f"state.{n}": s for n, s in zip(r.family.state_names, init or [])},
         **variables,
     }
-    if not shapes_ok:
-        grads: list[Any] = []
-    else:
-        r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")
-        grads = tape.gradient(loss, list(sources.values()))
+    # Forward and backward are one step, compiled together in the function and XLA modes as a training
+    # step is (a tape outside an XLA function cannot take its gradient at all).
+
+    def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any]]:
+        return _step(r, x, init, mask, sources)
+
+    value, grads = r.in_mode("step", step)(x, init, mask)
+    output, states = r.split(value)
     run = PathRun(
         path=r.name,
         device=device,
@@ -129,12 +116,41 @@ def _execute(r: Runner, device: str) -> PathRun:
         grads={n: None if g is None else to_numpy(tf.convert_to_tensor(g)) for n, g in zip(sources, grads)},
         cell_step=getattr(r, "step_returned", None),
         initial_state=init_returned,
+        mode=r.mode,
     )
     if "initial_state" in case.expect.checks or (case.expect.states is not None and states is None):
-        run.probes = _probes(r, x, init)
+        run.probes = _probes(r, x, init, mask)
     if _needs_loop(r):
-        run.loop = _loop_trace(r, x, init)
+        run.loop = _loop_trace(r, x, init, mask)
     return run
+
+
+def _step(
+    r: Runner, x: Any, init: list[Any] | None, mask: Any, sources: dict[str, Any]
+) -> tuple[Any, list[Any]]:
+    """The call under test under a tape, the item's loss, and its gradients (none if shapes are wrong)."""
+    tf, case, data = r.tf, r.case, r.data
+    loss_dtype = tf.float64 if r.dtype == "float64" else tf.float32
+    watched = [x, *(init or [])]
+    with tf.GradientTape() as tape:
+        for t in watched:
+            tape.watch(t)
+        value = r.call(x, init, mask)
+        output, states = r.split(value)
+        # The loss is the same function on every path: states count only where the layer returns them.
+        terms = [
+            (output, data.cot_output),
+            *zip((states or []) if case.options.return_state else [], data.cot_states),
+        ]
+        # A returned tensor of the wrong shape is the shape check's finding: then there is no loss to take.
+        if not all(tuple(tensor.shape) == cot.shape for tensor, cot in terms):
+            return value, []
+        loss = tf.add_n(
+            [tf.reduce_sum(tf.cast(t, loss_dtype) * tf.constant(c, loss_dtype)) for t, c in terms]
+        )
+    r.record("tape.gradient(loss, [x, *initial_state, *cell.trainable_weights])")
+    # Inside a tf.function the arguments are new tensors: take the gradient w.r.t. those, not the originals.
+    return value, tape.gradient(loss, [*watched, *list(sources.values())[len(watched) :]])
 
 
 def _needs_loop(r: Runner) -> bool:
@@ -148,13 +164,13 @@ def _needs_loop(r: Runner) -> bool:
     )
 
 
-def _loop_trace(r: Runner, x: Any, init: list[Any] | None) -> Trace:
+def _loop_trace(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> Trace:
     """The manual loop over the same cell class, with the same numbers, from the same initial state."""
     loop = ManualLoop(r.env, r.case, r.dtype)
     loop.build()
     loop.data = r.data
     loop.inject_weights(loop.cell)
-    seq, states = loop.probe(x, init)
+    seq, states = loop.probe(x, init, mask)
     r.record("reference: the manual loop over the same cell, weights and inputs")
     return Trace(to_numpy(seq), tuple(to_numpy(s) for s in states))
 
@@ -165,13 +181,14 @@ def _loop_trace(r: Runner, x: Any, init: list[Any] | None) -> Trace:
 _SAME_PROBE = {"random": "custom", "zeros": "zeros", "none": "none"}
 
 
-def _probes(r: Runner, x: Any, init: list[Any] | None) -> dict[str, Any]:
+def _probes(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> dict[str, Any]:
     """Extra calls on the same layer: none vs zeros, a custom state, and the state carried over two chunks."""
     data, t = r.data, r.case.timesteps
     out: dict[str, Any] = {}
+    call = r.in_mode("probe")
 
     def probe(inputs: Any, state: list[Any] | None) -> tuple[np.ndarray, list[np.ndarray]]:
-        seq, states = r.probe(inputs, state)
+        seq, states = call(inputs, state, mask)
         return to_numpy(seq), [to_numpy(s) for s in states]
 
     # The case's own initial state is, for most kinds, one of the states probed anyway (the same numbers in
@@ -189,12 +206,28 @@ def _probes(r: Runner, x: Any, init: list[Any] | None) -> dict[str, Any]:
             out["as_case"] = out[same] if same in out else probe(x, init)
         if t >= 2:
             half = t // 2
-            first_seq, first_states = r.probe(x[:, :half, :], custom)
-            second_seq, second_states = r.probe(x[:, half:, :], list(first_states))
+            # Chunks in processing order: with go_backwards the later steps are processed first.
+            first, second = (slice(half, None), slice(None, half))
+            if not r.case.options.go_backwards:
+                first, second = second, first
+            part = (lambda s: None) if mask is None else (lambda s: mask[:, s])
+            first_seq, first_states = call(x[:, first, :], custom, part(first))
+            second_seq, second_states = call(x[:, second, :], list(first_states), part(second))
+            # Masked steps at the start of the second chunk output zeros, not the first chunk's last output
+            # (Keras's rule: "In the case T = 0, a zero filled tensor will be used"): outputs are compared
+            # at the steps the mask keeps, in processing order.
+            keep = (
+                None
+                if data.mask is None
+                else data.mask[:, ::-1]
+                if r.case.options.go_backwards
+                else data.mask
+            )
             out["chunked"] = (
                 np.concatenate([to_numpy(first_seq), to_numpy(second_seq)], axis=1),
                 [to_numpy(s) for s in second_states],
-                half,
+                t - half if r.case.options.go_backwards else half,
+                keep,
             )
     except Exception as exc:  # a finding of the initial-state check alone; the other checks still report
         out["error"] = (r.last_call, exc)

@@ -18,7 +18,10 @@ PATHS = ("manual_loop", "rnn_wrapper", "fused_layer")
 DTYPES = ("float32", "float64", "float16", "bfloat16", "mixed_float16")
 DEVICES = ("cpu", "gpu")
 CHECKS = ("shape", "dtype", "initial_state", "gradient", "agreement", "values")
-LAYERS = ("lstm", "custom")
+LAYERS = ("lstm", "gru", "simple_rnn", "custom")
+MODES = ("eager", "function", "xla")
+PADDINGS = ("right", "left")
+MASK_VIA = ("argument", "masking_layer")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 FLAVOURS = ("keras2", "keras3", "tf_keras")
 DATA_KINDS = ("random", "constant", "explicit")
@@ -39,17 +42,73 @@ _SIZE = {
     )
 }
 
+_DROPOUT = "Fraction of the {} units dropped when called with training=True (0 <= rate < 1)."
 OPTIONS = Field(
     "table",
-    "Layer options, passed to the cell, the RNN wrapper and the fused layer alike.",
+    "Layer options, passed to the cell, the RNN wrapper and the fused layer alike. A family accepts only "
+    "its own: recurrent_activation (lstm, gru), unit_forget_bias (lstm), reset_after (gru).",
     fields={
         "return_sequences": Field(
             "boolean", "Return the output at every step, not only the last.", default=False
         ),
         "return_state": Field("boolean", "Also return the final states.", default=False),
         "activation": Field("string", "Cell activation.", enum=ACTIVATIONS, default="tanh"),
-        "recurrent_activation": Field("string", "Gate activation.", enum=ACTIVATIONS, default="sigmoid"),
+        "recurrent_activation": Field(
+            "string", "Gate activation (lstm, gru).", enum=ACTIVATIONS, default="sigmoid"
+        ),
         "use_bias": Field("boolean", "Whether the cell has a bias vector.", default=True),
+        "unit_forget_bias": Field(
+            "boolean",
+            "LSTM: initialise the forget-gate bias to ones (Keras's initializer only).",
+            default=True,
+        ),
+        "reset_after": Field(
+            "boolean",
+            "GRU: apply the reset gate after the recurrent matmul (TF2 default, bias (2, 3*units)) or before "
+            "it (bias (3*units,)).",
+            default=True,
+        ),
+        "go_backwards": Field(
+            "boolean",
+            "Process the sequence in reverse; the returned sequence is in processing order.",
+            default=False,
+        ),
+        "unroll": Field("boolean", "Unroll the time loop (layer paths; no numeric effect).", default=False),
+        "zero_output_for_mask": Field(
+            "boolean", "Masked steps output zeros instead of carrying the previous output.", default=False
+        ),
+        "dropout": Field("number", _DROPOUT.format("input"), minimum=0, maximum=0.99, default=0.0),
+        "recurrent_dropout": Field(
+            "number", _DROPOUT.format("recurrent"), minimum=0, maximum=0.99, default=0.0
+        ),
+        "stateful": Field(
+            "boolean",
+            "A stateful layer (layer paths): the last state of a batch is the next call's initial state.",
+            default=False,
+        ),
+    },
+)
+
+MASK = Field(
+    "table",
+    "Mask time steps: each batch row keeps lengths[row] steps (0: the whole row is masked), padded on the "
+    "right or the left, passed as mask= or made by a keras.layers.Masking layer from zeroed inputs.",
+    fields={
+        "lengths": Field(
+            "list",
+            "Unmasked steps per batch row; one entry per row.",
+            items=Field("integer", minimum=0),
+            required=True,
+            min_items=1,
+        ),
+        "padding": Field("string", "Where the masked steps are.", enum=PADDINGS, default="right"),
+        "via": Field(
+            "string",
+            "'argument': layer(x, mask=m); 'masking_layer': inputs zeroed at masked steps and "
+            "layer(keras.layers.Masking(0.0)(x)).",
+            enum=MASK_VIA,
+            default="argument",
+        ),
     },
 )
 
@@ -89,9 +148,17 @@ INPUTS = _data(
 WEIGHTS = _data(
     "How the layer's weights are made; they are injected into every path and the oracle.",
     {
-        "kernel": Field("ndarray", "Input kernel, shape (features, 4*units) for LSTM (gates i, f, c, o)."),
-        "recurrent_kernel": Field("ndarray", "Recurrent kernel, shape (units, 4*units) for LSTM."),
-        "bias": Field("ndarray", "Bias, shape (4*units,) for LSTM; omit when use_bias = false."),
+        "kernel": Field(
+            "ndarray",
+            "Input kernel, shape (features, G*units): G = 4 for lstm (gates i, f, c, o), 3 for gru "
+            "(z, r, h), 1 for simple_rnn.",
+        ),
+        "recurrent_kernel": Field("ndarray", "Recurrent kernel, shape (units, G*units)."),
+        "bias": Field(
+            "ndarray",
+            "Bias, shape (G*units,); (2, 3*units) for gru with reset_after = true (input row, recurrent "
+            "row). Omit when use_bias = false.",
+        ),
     },
     # Not bias: whether it is needed depends on use_bias, which casefile checks after [defaults] merges.
     ("kernel", "recurrent_kernel"),
@@ -180,6 +247,7 @@ WHEN = Field(
         ),
         "device": Field("list", "Devices.", items=Field("string", enum=DEVICES), min_items=1),
         "dtype": Field("list", "Dtypes.", items=Field("string", enum=DTYPES), min_items=1),
+        "mode": Field("list", "Execution modes.", items=Field("string", enum=MODES), min_items=1),
     },
 )
 
@@ -360,6 +428,14 @@ _CASE_FIELDS: dict[str, Field] = {
     "devices": Field(
         "list", "Devices to run on.", items=Field("string", enum=DEVICES), min_items=1, unique=True
     ),
+    "modes": Field(
+        "list",
+        "Execution modes: eager, inside tf.function ('function'), or tf.function(jit_compile=True) ('xla').",
+        items=Field("string", enum=MODES),
+        min_items=1,
+        unique=True,
+    ),
+    "mask": MASK,
     "inputs": INPUTS,
     "weights": WEIGHTS,
     "initial_state": INITIAL_STATE,

@@ -12,6 +12,7 @@ from conformance.case import Case
 from conformance.checks import evaluate
 from conformance.divergence import applicable, decide
 from conformance.errors import KitEnvironmentError
+from conformance.families import FAMILIES
 from conformance.run import PathError, PathRun, execute
 from conformance.tolerance import for_item
 
@@ -28,7 +29,14 @@ class ItemOutcome:
 
 
 def header(
-    case: Case, path: str, dtype: str, device: str, env: tfenv.TFEnv, run: PathRun | None, steps: list[str]
+    case: Case,
+    path: str,
+    dtype: str,
+    device: str,
+    env: tfenv.TFEnv,
+    run: PathRun | None,
+    steps: list[str],
+    mode: str = "eager",
 ) -> str:
     """The first lines of a failure: which case, which path, which environment, which calls."""
     where = f"{case.source}:{case.line}" if case.line else str(case.source)
@@ -37,15 +45,17 @@ def header(
     if case.custom is not None:  # a user's cell: its own constructor arguments, not the built-in options
         cell = f"custom {case.custom.cell}({', '.join(f'{k}={v!r}' for k, v in case.custom.args.items())})"
     else:
-        cell = (
-            f"{case.layer}, activation={opts.activation}, recurrent_activation={opts.recurrent_activation}, "
-            f"use_bias={opts.use_bias}"
-        )
+        own = opts.cell_kwargs(FAMILIES[case.layer].cell_options)
+        cell = ", ".join([case.layer, *(f"{k}={v}" for k, v in own.items())])
+    others = {k: v for k, v in opts.layer_kwargs().items() if k not in ("return_sequences", "return_state")}
+    extra = "".join(f", {k}={v}" for k, v in others.items())
+    masked = f"; mask: {case.mask}" if case.mask is not None else ""
     lines = [
-        f"case {case.id!r}{variant} · path {path} · dtype {dtype} · device {device}   ({where})",
+        f"case {case.id!r}{variant} · path {path} · mode {mode} · dtype {dtype} · device {device}"
+        f"   ({where})",
         f"  environment: {env.describe()}" + (f"; kernel: {run.kernel}" if run else ""),
         f"  layer: {cell}; {case.sizes}; return_sequences={opts.return_sequences}, "
-        f"return_state={opts.return_state}; initial_state: {case.initial_state.kind}",
+        f"return_state={opts.return_state}{extra}; initial_state: {case.initial_state.kind}{masked}",
         "  calls made:",
         *(f"    {s}" for s in steps),
     ]
@@ -58,6 +68,7 @@ def judge(
     dtype: str,
     device: str,
     *,
+    mode: str = "eager",
     gpu_required: bool,
     record_dir: Path | None = None,
     baseline_dir: Path | None = None,
@@ -66,7 +77,7 @@ def judge(
     started = time.perf_counter()
     env = tfenv.load()
     record: dict[str, Any] = {
-        "mode": "eager",
+        "mode": mode,
         "case": case.id,
         "variant": case.variant,
         "path": path,
@@ -85,11 +96,11 @@ def judge(
             skip="no GPU visible to TensorFlow (run with --conformance-devices=cpu to leave gpu items out)",
             record=record,
         )
-    declared = applicable(case.divergences, path, dtype, device, env)
+    declared = applicable(case.divergences, path, dtype, device, env, mode)
     run: PathRun | None = None
     error: BaseException | None = None
     try:
-        run = execute(env, case, path, dtype, device)
+        run = execute(env, case, path, dtype, device, mode)
         steps, call = run.steps, run.main_call
         tols = for_item(dtype, case.expect.tolerance, tf32=env.tf32 and device == "gpu")
         results = evaluate(case, dtype, run, tols)
@@ -112,7 +123,7 @@ def judge(
     )
     return ItemOutcome(
         outcome.status,
-        header(case, path, dtype, device, env, run, steps),
+        header(case, path, dtype, device, env, run, steps, mode),
         outcome.reason,
         outcome.problems,
         record=record,
