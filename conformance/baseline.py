@@ -50,11 +50,19 @@ def case_hash(case: Case) -> str:
             "inputs",
             "weights",
             "initial_state",
+            "mask",
             "variant",
         )
     }
-    text = json.dumps(numbers, sort_keys=True, default=lambda o: np.asarray(o).tolist())
+    text = json.dumps(numbers, sort_keys=True, default=_plain)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what ``asdict`` leaves: sets (sorted) and arrays."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return np.asarray(value).tolist()
 
 
 def entry_path(root: Path, case: Case, path: str, dtype: str, device: str, mode: str = "eager") -> Path:

@@ -56,7 +56,7 @@ class Family:
         return importlib.import_module(self.oracle_module)
 
 
-_COMMON = ("activation", "use_bias", "dropout", "recurrent_dropout")
+_GATED = ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")
 FAMILIES = {
     "lstm": Family(
         "lstm",
@@ -64,7 +64,7 @@ FAMILIES = {
         "LSTM",
         ("h", "c"),
         "conformance.oracle.lstm",
-        cell_options=(*_COMMON, "recurrent_activation", "unit_forget_bias"),
+        cell_options=(*_GATED, "unit_forget_bias"),
         keras2_kernel="standard_lstm",
     ),
     "gru": Family(
@@ -73,7 +73,7 @@ FAMILIES = {
         "GRU",
         ("h",),
         "conformance.oracle.gru",
-        cell_options=(*_COMMON, "recurrent_activation", "reset_after"),
+        cell_options=(*_GATED, "reset_after"),
         keras2_kernel="standard_gru",
     ),
     "simple_rnn": Family(
@@ -82,7 +82,7 @@ FAMILIES = {
         "SimpleRNN",
         ("h",),
         "conformance.oracle.simple_rnn",
-        cell_options=_COMMON,
+        cell_options=("activation", "use_bias", "dropout", "recurrent_dropout"),
     ),
 }
 

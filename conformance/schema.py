@@ -442,7 +442,8 @@ _CASE_FIELDS: dict[str, Field] = {
     "expect": EXPECT,
     "matrix": Field(
         "table",
-        "Lists of values for size or option keys; the case runs once per combination (cartesian product).",
+        "Lists of values for the layer family, size or option keys; the case runs once per combination "
+        "(cartesian product).",
         fields={
             name: Field(
                 "list",
@@ -451,7 +452,11 @@ _CASE_FIELDS: dict[str, Field] = {
                 min_items=1,
                 unique=True,
             )
-            for name, f in {**_SIZE, **(OPTIONS.fields or {})}.items()
+            for name, f in {
+                "layer": Field("string", enum=tuple(n for n in LAYERS if n != "custom")),
+                **_SIZE,
+                **(OPTIONS.fields or {}),
+            }.items()
         },
     ),
     "divergence": Field("list", "Known divergences.", items=DIVERGENCE),

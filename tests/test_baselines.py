@@ -90,7 +90,7 @@ def test_one_edited_number_fails_exactly_that_item(pytester: pytest.Pytester, re
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*one*fused_layer-float32-cpu*",
+            "*one*fused_layer-eager-float32-cpu*",
             "[[]baseline[]] output vs baseline: 1 of 18 elements differ*",
             "*max abs error 0.001 at (1, 2, 0)*",
             "*largest error / tolerance:*",
@@ -123,7 +123,7 @@ def test_rerecording_says_what_changed(pytester: pytest.Pytester, recorded: Path
     baseline.write(entry, arrays, {k: v for k, v in meta.items() if k != "format"})
     result = run(pytester, "--conformance-record", "base")
     result.stdout.fnmatch_lines(
-        ["1 changed, 3 unchanged", "*changed: *one[[]manual_loop-float32-cpu[]]: grad.kernel moved*"]
+        ["1 changed, 3 unchanged", "*changed: *one[[]manual_loop-eager-float32-cpu[]]: grad.kernel moved*"]
     )
     assert baseline.read(entry)[0]["grad.kernel"][0, 0] != arrays["grad.kernel"][0, 0]
 

@@ -78,8 +78,8 @@ def test_wrong_pinned_output_reads_as_a_bug_report(pytester: pytest.Pytester) ->
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*_ pinned-wrong [[]fused_layer-float32-cpu[]] _*",
-            "case 'pinned-wrong' · path fused_layer · dtype float32 · device cpu *(*msgs.toml:3)",
+            "*_ pinned-wrong [[]fused_layer-eager-float32-cpu[]] _*",
+            "case 'pinned-wrong' · path fused_layer · mode eager · dtype float32 · device cpu *(*msgs.toml:3)",
             "*environment: TF *",
             "*calls made:",
             "*layer = keras.layers.LSTM(2, *",
@@ -90,7 +90,7 @@ def test_wrong_pinned_output_reads_as_a_bug_report(pytester: pytest.Pytester) ->
             "*first differing indices: (0, 0)",
         ]
     )
-    result.stdout.fnmatch_lines(["FAILED msgs.toml::pinned-wrong[[]fused_layer-float32-cpu[]]*"])
+    result.stdout.fnmatch_lines(["FAILED msgs.toml::pinned-wrong[[]fused_layer-eager-float32-cpu[]]*"])
 
 
 def test_float16_with_zero_tolerance_fails_agreement(pytester: pytest.Pytester) -> None:
@@ -99,7 +99,7 @@ def test_float16_with_zero_tolerance_fails_agreement(pytester: pytest.Pytester) 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "case 'half-exact' · path rnn_wrapper · dtype float16 · device cpu *(*msgs.toml:2)",
+            "case 'half-exact' · path rnn_wrapper · mode eager · dtype float16 · device cpu *(*msgs.toml:2)",
             "*calls made:",
             "*layer = keras.layers.RNN(cell, *dtype='float16')",
             "    layer(x, initial_state=[[]h, c[]])",
@@ -118,7 +118,7 @@ def test_variant_is_named_in_the_report(pytester: pytest.Pytester) -> None:
     result = run(pytester, text)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["case 'pinned-wrong' variant return_state=true · path fused_layer · dtype float32 · device cpu *"]
+        ["case 'pinned-wrong' variant return_state=true · path fused_layer · mode eager · dtype float32 · device cpu *"]
     )
 
 
@@ -154,4 +154,4 @@ def test_requested_gpu_missing_fails(
     no_gpu(tf)
     result = run(pytester, TINY, f"--conformance-devices={devices}")
     result.assert_outcomes(passed=passed, failed=1)
-    result.stdout.fnmatch_lines(["*_ tiny [[]manual_loop-float32-gpu[]] _*", "*gpu*no GPU*"])
+    result.stdout.fnmatch_lines(["*_ tiny [[]manual_loop-eager-float32-gpu[]] _*", "*gpu*no GPU*"])

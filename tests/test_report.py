@@ -42,7 +42,7 @@ def item(
         "dtype": "float32",
         "device": "cpu",
         "mode": "eager",
-        "nodeid": f"c.toml::{case}[{path}-float32-cpu]",
+        "nodeid": f"c.toml::{case}[{path}-eager-float32-cpu]",
         "outcome": outcome,
         "kernel": kernel,
         "reason": reason,

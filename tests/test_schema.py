@@ -144,7 +144,7 @@ INVALID = [
     bad("dtype-misspelled", case('dtypes = ["float23"]\n'), "dtypes[0]"),
     bad("path-misspelled", case('paths = ["fused"]\n'), "paths[0]"),
     bad("device-unknown", case('devices = ["tpu"]\n'), "devices[0]"),
-    bad("layer-unknown", case('layer = "gru"\n'), "layer"),
+    bad("layer-unknown", case('layer = "transformer"\n'), "layer"),
     bad("activation-misspelled", case('options = { activation = "tahn" }\n'), "options.activation"),
     bad("data-kind-unknown", case('inputs = { kind = "normal" }\n'), "inputs.kind"),
     bad("state-kind-misspelled", case('initial_state = { kind = "zero" }\n'), "initial_state.kind"),
