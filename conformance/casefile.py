@@ -365,7 +365,15 @@ def _states(raw: list[Any], n_states: int | None, shape: tuple[int, int], key: s
 
 
 def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: dict[str, int]) -> Expect:
-    checks = tuple(raw.get("checks", [c for c in schema.CHECKS if c != "values"]))
+    wanted = {"dropout": options.dropping, "stateful": options.stateful}
+    checks = tuple(
+        raw.get("checks", [c for c in schema.CHECKS if c not in schema.OPTIONAL_CHECKS or wanted.get(c)])
+    )
+    for name, on in wanted.items():
+        if name in checks and not on:
+            raise CaseFileError(
+                f"check {name!r} needs options with {schema.OPTIONAL_CHECKS[name]}", key="expect.checks"
+            )
     if "output" in raw or "states" in raw:
         checks = checks if "values" in checks else (*checks, "values")
     elif "values" in checks:

@@ -274,6 +274,83 @@ def values(ctx: Context) -> CheckResult:
     return r
 
 
+def _raised(r: CheckResult, found: dict[str, Any]) -> bool:
+    """A probe that raised is the check's finding; say so and stop judging."""
+    if "error" not in found:
+        return False
+    call, exc = found["error"]
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    r.problems.append(f"{call} raised {type(exc).__name__}: {first_line}")
+    return True
+
+
+def dropout(ctx: Context) -> CheckResult:
+    """training=True: reproducible from the same seed and program, and not the inference output.
+
+    What the kit cannot assert: which units are dropped (the masks come from Keras's RNG), their rate, or
+    that the same mask is reused at every step. training=False equalling no dropout is the agreement
+    check's job: the main call is an inference call and the oracle has no dropout.
+    """
+    r = CheckResult("dropout")
+    found, tol = ctx.run.dropout, ctx.values_tol
+    if _raised(r, found):
+        return r
+    first, second = found["runs"]
+    call = next((s for s in ctx.run.steps if s.startswith("keras.utils.set_random_seed")), "training=True")
+    if not np.all(np.isfinite(first)):
+        r.problems.append(f"training=True output has non-finite values [{call}]")
+    if not np.array_equal(first, second, equal_nan=True):
+        diff = np.abs(first - second)
+        r.problems.append(
+            f"not reproducible: two training=True runs from set_random_seed({found['seed']}) differ in "
+            f"{int(np.count_nonzero(diff))} of {diff.size} elements (max {np.nanmax(diff):.3g}) [{call}]"
+        )
+    moved = float(np.max(np.abs(first - ctx.run.output), initial=0.0))
+    if moved <= tol.atol:
+        r.problems.append(
+            f"training=True output equals the inference output (max difference {moved:.3g}): dropout "
+            f"was not applied [{call}]"
+        )
+    r.details = {"max_change_from_inference": moved}
+    return r
+
+
+def stateful(ctx: Context) -> CheckResult:
+    """A stateful layer carries its state across calls, and reset_states() returns it to zeros."""
+    r = CheckResult("stateful")
+    found, ref, tol, case = ctx.run.stateful, ctx.ref, ctx.values_tol, ctx.case
+    if _raised(r, found):
+        return r
+    fam = ctx.run.family
+    for name, a in zip(fam.state_names, found["reset"]):
+        if np.any(a != 0):
+            r.problems.append(f"after layer.reset_states(), layer.states[{name}] is not all zeros")
+    if ref is None:
+        r.not_applicable = "no reference to compare the carried run with"
+        return r
+    expected = ref.trace(ctx.run.data.zero_state()) or ref.main
+    masked = case.mask is not None
+    chunks = found["chunks"]
+    if case.options.return_sequences and not masked:
+        r.judge(
+            np.concatenate(chunks, axis=1),
+            expected.sequence,
+            tol,
+            f"outputs of {len(chunks)} calls on a stateful layer (state carried by the layer) vs {ref.label} "
+            "over the whole sequence from zeros",
+        )
+    elif not masked:  # with a mask, the last output of a call depends on where its chunk starts
+        r.judge(chunks[-1], expected.sequence[:, -1], tol, f"last output of the second call vs {ref.label}")
+    for name, a, b in zip(fam.state_names, found["carried"], expected.states):
+        r.judge(a, b, tol, f"layer.states[{name}] after {len(chunks)} stateful calls vs {ref.label}")
+    r.judge(
+        found["again"], ref.output(expected), tol, f"output after reset_states() vs {ref.label} from zeros"
+    )
+    for name, a, b in zip(fam.state_names, found["again_states"], expected.states):
+        r.judge(a, b, tol, f"layer.states[{name}] after reset_states() and one call vs {ref.label}")
+    return r
+
+
 CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "shape": shape,
     "dtype": dtype,
@@ -281,6 +358,8 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "gradient": gradient,
     "agreement": agreement,
     "values": values,
+    "dropout": dropout,
+    "stateful": stateful,
 }
 
 

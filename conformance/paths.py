@@ -185,6 +185,16 @@ class Runner:
     def kernel(self, device: str) -> str:
         raise NotImplementedError
 
+    # A stateful layer (layer paths; a case with stateful = true has no manual loop).
+    def reset_states(self) -> None:
+        raise NotImplementedError
+
+    def carry(self, x: Any, mask: Any) -> Any:
+        raise NotImplementedError
+
+    def held_states(self) -> list[np.ndarray]:
+        raise NotImplementedError
+
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:
         """(output, states or None) from what ``call`` returned."""
         if self.case.options.return_state and isinstance(value, (list, tuple)):
@@ -218,6 +228,12 @@ class ManualLoop(Runner):
             mask = self.keras.layers.Masking(0.0).compute_mask(x)
         order = range(x.shape[1] - 1, -1, -1) if opts.go_backwards else range(x.shape[1])
         kwargs = {"training": True} if training else {}
+        if training and hasattr(
+            self.cell, "reset_dropout_mask"
+        ):  # a layer does this at each call; a loop by hand
+            self.record("cell.reset_dropout_mask(); cell.reset_recurrent_dropout_mask()")
+            self.cell.reset_dropout_mask()
+            self.cell.reset_recurrent_dropout_mask()
         loop = "reversed(range(timesteps))" if opts.go_backwards else "range(timesteps)"
         train = ", training=True" if training else ""
         self.record(f"for t in {loop}: output, states = cell(x[:, t, :], states{train})")
@@ -321,6 +337,19 @@ class _LayerRunner(Runner):
 
     def layer_for_initial_state(self) -> Any:
         return self.layer
+
+    # -- a stateful layer: calls that carry the state, and the reset ---------------------------------
+    def reset_states(self) -> None:
+        self.record("layer.reset_states()")
+        self.layer.reset_states()
+
+    def carry(self, x: Any, mask: Any) -> Any:
+        """A stateful call: no initial_state, the layer's own carried state."""
+        return self._invoke(self.layer, x, None, mask, "layer")
+
+    def held_states(self) -> list[np.ndarray]:
+        self.record("[s.numpy() for s in layer.states]")
+        return [to_numpy(s) for s in self.layer.states]
 
 
 class RNNWrapper(_LayerRunner):

@@ -48,6 +48,8 @@ class PathRun:
     probes: dict[str, Any] = field(default_factory=dict)  # initial-state checks' extra calls
     loop: Trace | None = None  # a custom cell with no reference: the manual loop's run, to agree with
     mode: str = "eager"
+    dropout: dict[str, Any] = field(default_factory=dict)  # training=True runs (the dropout check)
+    stateful: dict[str, Any] = field(default_factory=dict)  # carried-state calls (the stateful check)
 
     @property
     def main_call(self) -> str:
@@ -122,7 +124,65 @@ def _execute(r: Runner, device: str) -> PathRun:
         run.probes = _probes(r, x, init, mask)
     if _needs_loop(r):
         run.loop = _loop_trace(r, x, init, mask)
+    if "dropout" in case.expect.checks:
+        run.dropout = _dropout_runs(r, x, init, mask)
+    if "stateful" in case.expect.checks:
+        run.stateful = _stateful_runs(r, x, mask)
     return run
+
+
+DROPOUT_SEED = 1234
+
+
+def _dropout_runs(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> dict[str, Any]:
+    """Two training=True runs, each from ``keras.utils.set_random_seed`` and a freshly built layer.
+
+    Reproducibility is what a user can rely on: the same seed and the same program give the same masks.
+    (Keras 3 layers draw from their own seed generator, made when the layer is built, so reseeding an
+    existing layer is not enough; a fresh build is the honest comparison on both flavours.)
+    """
+    outputs = []
+    try:
+        for _ in range(2):
+            r.env.keras.utils.set_random_seed(DROPOUT_SEED)
+            twin = RUNNERS[r.name](r.env, r.case, r.dtype, r.mode)
+            twin.build()
+            twin.data = r.data
+            twin.inject_weights(twin.cell)
+            output, _ = twin.split(twin.in_mode("call")(x, init, mask, True))
+            outputs.append(to_numpy(output))
+        call = next(s for s in twin.steps if "training=True" in s)
+        r.record(f"keras.utils.set_random_seed({DROPOUT_SEED}); <build as above>; {call}  # twice")
+    except Exception as exc:  # a finding of the dropout check alone
+        return {"error": (r.last_call, exc)}
+    return {"runs": outputs, "seed": DROPOUT_SEED}
+
+
+def _stateful_runs(r: Runner, x: Any, mask: Any) -> dict[str, Any]:
+    """A stateful layer: reset, two chunks with the state carried, the held states; reset again, one call."""
+    out: dict[str, Any] = {}
+    t = r.case.timesteps
+    half = max(t // 2, 1)
+    first, second = slice(None, half), slice(half, None)
+    if r.case.options.go_backwards:  # processing order: the later steps first
+        first, second = slice(t - half, None), slice(None, t - half)
+    carry = r.in_mode("carry")
+    part = (lambda s: None) if mask is None else (lambda s: mask[:, s])
+    try:
+        r.reset_states()
+        out["reset"] = r.held_states()
+        chunks = [carry(x[:, first, :], part(first))]
+        if t >= 2:
+            chunks.append(carry(x[:, second, :], part(second)))
+        out["chunks"] = [to_numpy(c[0] if isinstance(c, (list, tuple)) else c) for c in chunks]
+        out["carried"] = r.held_states()
+        r.reset_states()
+        again = carry(x, mask)
+        out["again"] = to_numpy(again[0] if isinstance(again, (list, tuple)) else again)
+        out["again_states"] = r.held_states()
+    except Exception as exc:
+        out["error"] = (r.last_call, exc)
+    return out
 
 
 def _step(

@@ -17,7 +17,13 @@ from conformance.fields import NDARRAY_DEF, Field, to_json_schema
 PATHS = ("manual_loop", "rnn_wrapper", "fused_layer")
 DTYPES = ("float32", "float64", "float16", "bfloat16", "mixed_float16")
 DEVICES = ("cpu", "gpu")
-CHECKS = ("shape", "dtype", "initial_state", "gradient", "agreement", "values")
+CHECKS = ("shape", "dtype", "initial_state", "gradient", "agreement", "values", "dropout", "stateful")
+# Run by default only where the case's options call for them (dropout > 0, stateful = true).
+OPTIONAL_CHECKS = {
+    "values": None,
+    "dropout": "dropout or recurrent_dropout > 0",
+    "stateful": "stateful = true",
+}
 LAYERS = ("lstm", "gru", "simple_rnn", "custom")
 MODES = ("eager", "function", "xla")
 PADDINGS = ("right", "left")

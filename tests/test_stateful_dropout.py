@@ -1,0 +1,93 @@
+"""The dropout and stateful checks: they pass on Keras as shipped and fail when the behaviour they guard
+is broken on purpose (dropout not applied, a reset that does not reset, a state that is not carried)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.requires_tf
+
+DROPOUT = """
+[[case]]
+id = "drop"
+batch = 3
+timesteps = 5
+features = 2
+units = 4
+devices = ["cpu"]
+paths = ["manual_loop", "rnn_wrapper"]
+options = { dropout = 0.4, recurrent_dropout = 0.4, return_sequences = true }
+[case.matrix]
+layer = ["lstm", "gru", "simple_rnn"]
+"""
+
+STATEFUL = """
+[[case]]
+id = "state"
+batch = 3
+timesteps = 6
+features = 2
+units = 4
+devices = ["cpu"]
+paths = ["rnn_wrapper", "fused_layer"]
+options = { stateful = true, return_sequences = true }
+[case.matrix]
+layer = ["lstm", "gru"]
+"""
+
+# name -> (case file, conftest body patching Keras, lines the report must contain)
+BREAKAGES: dict[str, tuple[str, str, list[str]]] = {
+    "dropout ignored (training forced off in every cell)": (
+        DROPOUT,
+        """
+        for cls in (K.layers.LSTMCell, K.layers.GRUCell, K.layers.SimpleRNNCell):
+            def make(orig):
+                def call(self, inputs, states, *a, training=None, **kw):
+                    return orig(self, inputs, states, *a, training=False, **kw)
+                return call
+            cls.call = make(cls.call)
+        """,
+        ["*[[]dropout[]] training=True output equals the inference output*dropout was not applied*"],
+    ),
+    "reset_states keeps the carried state": (
+        STATEFUL,
+        """
+        K.layers.RNN.reset_states = lambda self, *a, **kw: None
+        """,
+        ["*[[]stateful[]] after layer.reset_states(), layer.states[[]h[]] is not all zeros*"],
+    ),
+    "state not carried between calls": (
+        STATEFUL,
+        """
+        orig = K.layers.RNN.__call__
+        def call(self, *a, **kw):
+            if getattr(self, "stateful", False):
+                for s in self.states:
+                    s.assign(tf.zeros_like(s))
+            return orig(self, *a, **kw)
+        K.layers.RNN.__call__ = call
+        """,
+        ["*[[]stateful[]] outputs of 2 calls on a stateful layer*elements differ*"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
+    text, body, lines = BREAKAGES[name]
+    pytester.makeconftest("import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(body))
+    pytester.makefile(".toml", victim=text)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("failed", 0) >= 1, result.stdout.str()
+    result.stdout.fnmatch_lines(lines)
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+@pytest.mark.parametrize(("text", "items"), [(DROPOUT, 6), (STATEFUL, 4)], ids=["dropout", "stateful"])
+def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int) -> None:
+    """The control: both checks pass on Keras as shipped, on every family and path listed."""
+    pytester.makefile(".toml", victim=text)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=items)
