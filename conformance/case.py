@@ -114,6 +114,38 @@ class MaskSpec:
 
 
 @dataclass(frozen=True)
+class Structure:
+    kind: str = "single"  # single | stacked | bidirectional
+    cells: int = 1  # stacked: how many cells, bottom-up
+    merge_mode: str = "concat"  # bidirectional
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """Name prefixes of the slots, in Keras's weight order."""
+        if self.kind == "stacked":
+            return tuple(f"cells[{i}]." for i in range(self.cells))
+        if self.kind == "bidirectional":
+            return ("forward.", "backward.")
+        return ("",)
+
+    def __str__(self) -> str:
+        if self.kind == "stacked":
+            return f"{self.cells} stacked cells"
+        if self.kind == "bidirectional":
+            return f"Bidirectional, merge_mode={self.merge_mode}"
+        return "single cell"
+
+    def nest(self, flat: list[Any], per_slot: int) -> list[Any]:
+        """Flat states → what a Keras call takes: one list per cell for a stack, flat otherwise."""
+        if self.kind != "stacked":
+            return flat
+        return [flat[i * per_slot : (i + 1) * per_slot] for i in range(self.cells)]
+
+
+SINGLE = Structure()
+
+
+@dataclass(frozen=True)
 class Tolerance:
     atol: float
     rtol: float
@@ -210,6 +242,7 @@ class Case:
     custom: CustomSpec | None = None  # layer = "custom"
     modes: tuple[str, ...] = ("eager",)
     mask: MaskSpec | None = None
+    structure: Structure = SINGLE
 
     @property
     def sizes(self) -> str:

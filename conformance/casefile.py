@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from conformance import schema
 from conformance.case import (
     LAYER_OPTIONS,
+    SINGLE,
     Case,
     Contract,
     CustomSpec,
@@ -32,11 +33,13 @@ from conformance.case import (
     MaskSpec,
     Options,
     Returns,
+    Structure,
     Tolerance,
 )
 from conformance.errors import CaseFileError
 from conformance.families import Family, family
 from conformance.fields import check
+from conformance.structure import compose
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -179,6 +182,9 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             key="matrix" if variant else max(sizes, key=lambda k: sizes[k]),
         )
     options = _options(raw.get("options", {}), fam, raw.get("paths", schema.PATHS), custom)
+    structure = _structure(raw, options, custom)
+    if fam is not None and structure.kind != "single":
+        fam = compose(structure, fam, sizes["features"], sizes["units"], options)
     b, t, f = sizes["batch"], sizes["timesteps"], sizes["features"]
     inputs = _data_spec(raw.get("inputs", {}), case_id, "inputs", {"array": (b, t, f)}, "inputs")
     mask = _mask(raw["mask"], b, t) if "mask" in raw else None
@@ -196,7 +202,8 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
             "the manual loop has no layer: on = 'layer' needs paths without manual_loop (or on = 'cell')",
             key="initial_state.on",
         )
-    expect = _expect(raw.get("expect", {}), options, n_states, sizes)
+    out_units = (fam.output_units if fam else None) or sizes["units"]
+    expect = _expect(raw.get("expect", {}), options, n_states, {**sizes, "output_units": out_units})
     divergences = tuple(_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     return Case(
         id=case_id,
@@ -218,7 +225,37 @@ def _build(raw: dict[str, Any], line: int, variant: str) -> Case:
         custom=custom,
         modes=tuple(raw.get("modes", ("eager",))),
         mask=mask,
+        structure=structure,
     )
+
+
+def _structure(raw: dict[str, Any], options: Options, custom: CustomSpec | None) -> Structure:
+    """stack = N or [bidirectional]; what each cannot be combined with is refused here, by name."""
+    if "stack" in raw and "bidirectional" in raw:
+        raise CaseFileError(
+            "say one of stack or bidirectional (a stack of bidirectional layers is two layers)", key="stack"
+        )
+    key = "stack" if "stack" in raw else "bidirectional" if "bidirectional" in raw else None
+    if key is None:
+        return SINGLE
+    if custom is not None:
+        raise CaseFileError(
+            "a custom cell runs alone: stack and bidirectional take the built-in families", key=key
+        )
+    if key == "stack" and "fused_layer" in raw.get("paths", schema.PATHS):
+        raise CaseFileError(
+            "no fused layer stacks cells: stack needs paths without fused_layer (manual_loop, rnn_wrapper)",
+            key="stack",
+        )
+    for name in ("stateful", "go_backwards") if key == "bidirectional" else ("stateful",):
+        if getattr(options, name):
+            raise CaseFileError(
+                f"not checked together with {key} (the kit's references do not compose them)",
+                key=f"options.{name}",
+            )
+    if key == "stack":
+        return Structure("stacked", cells=raw["stack"])
+    return Structure("bidirectional", merge_mode=raw["bidirectional"].get("merge_mode", "concat"))
 
 
 def _options(raw: dict[str, Any], fam: Family | None, paths: list[str], custom: CustomSpec | None) -> Options:
@@ -380,7 +417,7 @@ def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: 
         raise CaseFileError("check 'values' needs expect.output or expect.states", key="expect.checks")
     output = None
     if "output" in raw:
-        b, t, u = sizes["batch"], sizes["timesteps"], sizes["units"]
+        b, t, u = sizes["batch"], sizes["timesteps"], sizes["output_units"]
         out_shape = (b, t, u) if options.return_sequences else (b, u)
         output = _require_shape(raw["output"], out_shape, "expect.output")
     states = None

@@ -72,15 +72,33 @@ def shape(ctx: Context) -> CheckResult:
         step = run.cell_step
         if step is not None:
             shapes = [a.shape for a in step.arrays]
+            if case.structure.kind == "bidirectional":  # each direction's cell steps its own states
+                state_shapes = state_shapes[: len(state_shapes) // 2]
             want = state_shapes
             if step.container == "tensor" or shapes != want:
                 r.problems.append(
                     f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
-                    f"expected a list/tuple of {fam.n_states} arrays of shapes {state_shapes}"
+                    f"expected a list/tuple of {len(state_shapes)} arrays of shapes {state_shapes}"
                 )
         return r
-    n_expected = 1 + fam.n_states if case.options.return_state else 1
+    pair = case.structure.kind == "bidirectional" and case.structure.merge_mode == "none"
+    outputs = ["forward output", "backward output"] if pair else ["output"]
+    n_expected = len(outputs) + (fam.n_states if case.options.return_state else 0)
     main = run.main
+    if pair:  # merge_mode=None: a list of the two directions' outputs, each of half the kit's view
+        half = (*out_shape[:-1], out_shape[-1] // 2)
+        if main.container == "tensor" or len(main.arrays) != n_expected:
+            r.problems.append(
+                f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a list of "
+                f"{n_expected} ({', '.join([*outputs, *fam.state_names][:n_expected])}) for merge_mode=None"
+            )
+            return r
+        for name, array, expected in zip(
+            [*outputs, *fam.state_names], main.arrays, [half, half, *state_shapes]
+        ):
+            if array.shape != expected:
+                r.problems.append(f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
+        return r
     if case.options.return_state and (main.container == "tensor" or len(main.arrays) != n_expected):
         r.problems.append(
             f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a "
@@ -104,10 +122,12 @@ def dtype(ctx: Context) -> CheckResult:
     r = CheckResult("dtype")
     _feed, variable, compute = DTYPE_ROLES[ctx.dtype]
     run, fam = ctx.run, ctx.run.family
+    pair = ctx.case.structure.kind == "bidirectional" and ctx.case.structure.merge_mode == "none"
+    outputs = ["forward output", "backward output"] if pair and run.path != "manual_loop" else ["output"]
     names = (
-        ["output", *fam.state_names]
+        [*outputs, *fam.state_names]
         if run.path == "manual_loop" or ctx.case.options.return_state
-        else ["output"]
+        else outputs
     )
     for name, got in zip(names, run.main.dtypes):
         if got != compute:

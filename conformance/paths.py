@@ -21,6 +21,7 @@ import numpy as np
 from conformance.case import Case
 from conformance.data import DTYPE_ROLES, CaseData
 from conformance.families import FAMILIES, Family, custom, load_object
+from conformance.structure import compose, flatten
 from conformance.tfenv import TFEnv
 
 
@@ -45,8 +46,8 @@ def to_numpy(t: Any) -> np.ndarray:
 
 
 def returned(value: Any, *, symbolic: bool = False) -> Returned:
-    """What a call returned; ``symbolic`` (inside a tf.function trace) keeps shapes, not values."""
-    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    """What a call returned (nested states flattened); ``symbolic`` (in a tf.function trace) keeps shapes."""
+    items = flatten(value)
     container = type(value).__name__ if isinstance(value, (list, tuple)) else "tensor"
     arrays = [np.zeros(tuple(v.shape)) if symbolic else to_numpy(v) for v in items]
     return Returned(container, arrays, [_dtype_name(v) for v in items], items)
@@ -72,14 +73,17 @@ class Runner:
         self.env, self.case, self.dtype, self.mode = env, case, dtype, mode
         self.tf, self.keras = env.tf, env.keras
         # A custom cell's family is read off the built cell (see build); the data follows the family.
+        self.structure = case.structure
         if case.custom is not None:
             self.family = Family("custom", case.custom.cell, case.custom.layer, ())
         else:
-            self.family = FAMILIES[case.layer]
+            self.base = FAMILIES[case.layer]
+            self.family = compose(case.structure, self.base, case.features, case.units, case.options)
         self.data: CaseData
         self.feed_dtype, self.variable_dtype, self.compute_dtype = DTYPE_ROLES[dtype]
         self.steps: list[str] = []
         self.cell: Any = None
+        self.owner: Any = None  # whose trainable_weights are the case's weights: the cell, or the layer
         self._compiled: dict[str, Any] = {}
 
     # -- helpers shared by the paths -------------------------------------------------------------
@@ -138,21 +142,43 @@ class Runner:
         if self.case.custom is not None and not self.family.state_names:
             self.family = custom(self.case.custom.cell, self.case.custom.layer, cell)
 
-    def variables(self, cell: Any) -> dict[str, Any]:
-        """The cell's weights by name: Keras attribute names for built-ins, read-off names for custom."""
+    def variables(self, owner: Any) -> dict[str, Any]:
+        """The weights by name: a built-in cell's by Keras attribute name; a composed layer's or a custom
+        cell's in ``trainable_weights`` order (Keras keeps a stack's cells bottom-up, Bidirectional's
+        forward layer first)."""
         if self.family.weights is not None:
-            return dict(zip((n for n, _ in self.family.weights), cell.trainable_weights))
-        return {name: getattr(cell, name) for name in self.data.weights}
+            return dict(zip((n for n, _ in self.family.weights), owner.trainable_weights, strict=True))
+        return {name: getattr(owner, name) for name in self.data.weights}
 
-    def inject_weights(self, cell: Any) -> None:
-        """Assign the case's weights to the cell's variables (built with their own initializers first)."""
-        for name, variable in self.variables(cell).items():
+    def inject_weights(self, owner: Any) -> None:
+        """Assign the case's weights to the variables (built with their own initializers first)."""
+        for name, variable in self.variables(owner).items():
             values = self.data.weights[name]
-            self.record(f"cell.{name}.assign(<case weights {values.shape}>)")
+            shown = (
+                f"cell.{name}" if self.structure.kind == "single" else name
+            )  # forward.kernel, cells[1].bias
+            self.record(f"{shown}.assign(<case weights {values.shape}>)")
             variable.assign(self.tf.cast(self.tf.constant(values), variable.dtype))
 
     def weight_variables(self) -> dict[str, Any]:
-        return self.variables(self.cell)
+        return self.variables(self.owner)
+
+    def nested(self, states: list[Any] | None) -> list[Any] | None:
+        """Flat states → as a Keras call takes them (per cell for a stack)."""
+        if states is None:
+            return None
+        return self.structure.nest(states, self.base.n_states if self.case.custom is None else len(states))
+
+    def merge(self, forward: Any, backward: Any) -> Any:
+        """Bidirectional's merge of the two directions (``none``: side by side, the kit's view of a pair)."""
+        tf, mode = self.tf, self.structure.merge_mode
+        if mode in ("concat", "none"):
+            return tf.concat([forward, backward], axis=-1)
+        if mode == "sum":
+            return forward + backward
+        if mode == "mul":
+            return forward * backward
+        return (forward + backward) / 2
 
     def get_initial_state(self, x: Any) -> Any:
         """Call get_initial_state exactly as the case spells it; placeholders filled in."""
@@ -196,9 +222,13 @@ class Runner:
         raise NotImplementedError
 
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:
-        """(output, states or None) from what ``call`` returned."""
+        """(output, flat states or None) from what ``call`` returned."""
+        pair = self.structure.kind == "bidirectional" and self.structure.merge_mode == "none"
+        if pair and isinstance(value, (list, tuple)) and len(value) >= 2:  # [forward, backward, *states]
+            states = flatten(value[2:]) if self.case.options.return_state else None
+            return self.merge(value[0], value[1]), states
         if self.case.options.return_state and isinstance(value, (list, tuple)):
-            return value[0], list(value[1:])
+            return value[0], flatten(value[1:])
         return value, None  # a missing state list is the shape check's finding
 
 
@@ -208,46 +238,60 @@ class ManualLoop(Runner):
     name = "manual_loop"
 
     def build(self) -> None:
-        self.cell = self._new_cell()
-        self.record(f"cell.build(({self.case.batch}, {self.case.features}))")
-        self.cell.build((self.case.batch, self.case.features))
-        self.resolve_family(self.cell)
+        shape = (self.case.batch, self.case.features)
         self.step_returned: Returned | None = None
+        if self.structure.kind == "stacked":
+            cells = [self._new_cell() for _ in range(self.structure.cells)]
+            self.record(f"cell = keras.layers.StackedRNNCells([{', '.join(['cell'] * len(cells))}])")
+            self.cell = self.keras.layers.StackedRNNCells(cells)
+        else:
+            self.cell = self._new_cell()
+        self.record(f"cell.build({shape})")
+        self.cell.build(shape)
+        self.owner, self.directions = self.cell, [self.cell]
+        if self.structure.kind == "bidirectional":  # a second cell runs the backward loop
+            backward = self._new_cell()
+            self.record(f"backward_cell.build({shape})")
+            backward.build(shape)
+            self.directions = [self.cell, backward]
+            self.owner = _Weights([self.cell, backward])
+        self.resolve_family(self.cell)
+        if self.case.custom is not None:
+            self.owner = self.cell
 
     def _loop(
-        self, x: Any, initial_state: list[Any] | None, mask: Any, training: bool = False
+        self,
+        cell: Any,
+        x: Any,
+        states: list[Any],
+        mask: Any,
+        training: bool,
+        backwards: bool,
+        label: str = "cell",
     ) -> tuple[list[Any], list[Any]]:
         """The user's loop: go_backwards by iterating backwards, masking by ``tf.where`` as Keras does."""
         tf, opts = self.tf, self.case.options
-        states = initial_state
-        if states is None:  # a loop has no "no state": start it from zeros in the dtype the cell computes in
-            shapes = self.family.state_shapes(int(x.shape[0]), self.case.units)
-            states = [tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
-        if self.case.mask is not None and self.case.mask.via == "masking_layer":
-            self.record("mask = keras.layers.Masking(0.0).compute_mask(x)")
-            mask = self.keras.layers.Masking(0.0).compute_mask(x)
-        order = range(x.shape[1] - 1, -1, -1) if opts.go_backwards else range(x.shape[1])
+        order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
         kwargs = {"training": True} if training else {}
-        if training and hasattr(
-            self.cell, "reset_dropout_mask"
-        ):  # a layer does this at each call; a loop by hand
-            self.record("cell.reset_dropout_mask(); cell.reset_recurrent_dropout_mask()")
-            self.cell.reset_dropout_mask()
-            self.cell.reset_recurrent_dropout_mask()
-        loop = "reversed(range(timesteps))" if opts.go_backwards else "range(timesteps)"
+        if training and hasattr(cell, "reset_dropout_mask"):  # a layer does this at each call; a loop by hand
+            self.record(f"{label}.reset_dropout_mask(); {label}.reset_recurrent_dropout_mask()")
+            cell.reset_dropout_mask()
+            cell.reset_recurrent_dropout_mask()
+        loop = "reversed(range(timesteps))" if backwards else "range(timesteps)"
         train = ", training=True" if training else ""
-        self.record(f"for t in {loop}: output, states = cell(x[:, t, :], states{train})")
+        nested = "[[h, ...] per cell]" if self.structure.kind == "stacked" else "states"
+        self.record(f"for t in {loop}: output, states = {label}(x[:, t, :], {nested}{train})")
         if mask is not None:
             keep = "zeros" if opts.zero_output_for_mask else "the previous output"
             self.record(f"  at masked steps (by hand, as Keras does): states kept, output = {keep}")
         outputs: list[Any] = []
         for t in order:
-            result = self.cell(x[:, t, :], states, **kwargs)
+            result = cell(x[:, t, :], self.nested(states), **kwargs)
             if self.step_returned is None:
                 new = result[1] if isinstance(result, (list, tuple)) else result
                 self.step_returned = returned(new, symbolic=not tf.executing_eagerly())
             output, new_states = result
-            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            new_states = flatten(new_states)
             if mask is not None:
                 m = mask[:, t : t + 1]
                 prev = outputs[-1] if outputs and not opts.zero_output_for_mask else tf.zeros_like(output)
@@ -257,17 +301,48 @@ class ManualLoop(Runner):
             outputs.append(output)
         return outputs, states
 
+    def _run(
+        self, x: Any, initial_state: list[Any] | None, mask: Any, training: bool = False
+    ) -> tuple[Any, Any, list[Any]]:
+        """(output sequence as returned, last output, final flat states) of the loop(s)."""
+        tf = self.tf
+        states = initial_state
+        if states is None:  # a loop has no "no state": start it from zeros in the dtype the cell computes in
+            shapes = self.family.state_shapes(int(x.shape[0]), self.case.units)
+            states = [tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
+        if self.case.mask is not None and self.case.mask.via == "masking_layer":
+            self.record("mask = keras.layers.Masking(0.0).compute_mask(x)")
+            mask = self.keras.layers.Masking(0.0).compute_mask(x)
+        if self.structure.kind != "bidirectional":
+            outputs, states = self._loop(self.cell, x, states, mask, training, self.case.options.go_backwards)
+            return tf.stack(outputs, axis=1), outputs[-1], states
+        half = len(states) // 2
+        forward, f_states = self._loop(self.directions[0], x, states[:half], mask, training, False)
+        backward, b_states = self._loop(
+            self.directions[1], x, states[half:], mask, training, True, "backward_cell"
+        )
+        self.record(
+            f"output = merge({self.structure.merge_mode}) of the forward outputs and the backward ones "
+            "reversed back to input time (last output: each loop's last)"
+        )
+        sequence = self.merge(tf.stack(forward, axis=1), tf.reverse(tf.stack(backward, axis=1), [1]))
+        if mask is not None:  # Bidirectional forces zero_output_for_mask on a returned sequence
+            self.record(
+                "  a returned sequence is zero at masked steps (Bidirectional's zero_output_for_mask)"
+            )
+            sequence = tf.where(mask[:, :, None], sequence, tf.zeros_like(sequence))
+        return sequence, self.merge(forward[-1], backward[-1]), [*f_states, *b_states]
+
     def call(self, x: Any, initial_state: list[Any] | None, mask: Any = None, training: bool = False) -> Any:
-        outputs, states = self._loop(x, initial_state, mask, training)
-        output = self.tf.stack(outputs, axis=1) if self.case.options.return_sequences else outputs[-1]
-        return [output, *states]
+        sequence, last, states = self._run(x, initial_state, mask, training)
+        return [sequence if self.case.options.return_sequences else last, *states]
 
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:
         return value[0], list(value[1:])
 
     def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
-        outputs, states = self._loop(x, initial_state, mask)
-        return self.tf.stack(outputs, axis=1), states
+        sequence, _, states = self._run(x, initial_state, mask)
+        return sequence, states
 
     def layer_for_initial_state(self) -> Any:
         raise TypeError(
@@ -289,9 +364,20 @@ class _LayerRunner(Runner):
         shape = (self.case.batch, self.case.timesteps, self.case.features)
         self.record(f"layer.build({shape})")
         self.layer.build(shape)
-        self.cell = self.layer.cell
+        self.cell = getattr(self.layer, "cell", None)
+        self.owner = self.cell if self.structure.kind == "single" else self.layer
         self.resolve_family(self.cell)
         self._probe_layer: Any = None
+
+    def _wrap(self, layer: Any) -> Any:
+        """The layer as the case composes it: as is, or inside keras.layers.Bidirectional."""
+        if self.structure.kind != "bidirectional":
+            return layer
+        mode = self.structure.merge_mode
+        self.record(
+            f"layer = keras.layers.Bidirectional(layer, merge_mode={None if mode == 'none' else mode!r})"
+        )
+        return self.keras.layers.Bidirectional(layer, merge_mode=None if mode == "none" else mode)
 
     def _invoke(
         self,
@@ -311,8 +397,9 @@ class _LayerRunner(Runner):
             kwargs["mask"] = mask
             shown.append("mask=mask")
         if initial_state is not None:
-            kwargs["initial_state"] = initial_state
-            shown.append(f"initial_state=[{', '.join(self.family.state_names)}]")
+            kwargs["initial_state"] = self.nested(initial_state)
+            names = self.nested(list(self.family.state_names)) or []
+            shown.append(f"initial_state={names!r}".replace("'", ""))
         if training:
             kwargs["training"] = True
             shown.append("training=True")
@@ -328,12 +415,16 @@ class _LayerRunner(Runner):
             kwargs.pop("stateful", None)  # the probes compare runs from given states, each on its own
             self._probe_layer = self._new_layer(**kwargs)
             self._probe_layer.build((self.case.batch, self.case.timesteps, self.case.features))
-            self.inject_weights(self._probe_layer.cell)
+            self.inject_weights(
+                self._probe_layer.cell if self.structure.kind == "single" else self._probe_layer
+            )
 
     def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
         self.prepare("probe")
         result = list(self._invoke(self._probe_layer, x, initial_state, mask, "probe"))
-        return result[0], result[1:]
+        if self.structure.kind == "bidirectional" and self.structure.merge_mode == "none":
+            return self.merge(result[0], result[1]), flatten(result[2:])
+        return result[0], flatten(result[1:])
 
     def layer_for_initial_state(self) -> Any:
         return self.layer
@@ -356,10 +447,16 @@ class RNNWrapper(_LayerRunner):
     name = "rnn_wrapper"
 
     def _new_layer(self, **layer_kwargs: Any) -> Any:
-        cell = self._new_cell()
         kwargs = {**layer_kwargs, "dtype": self.dtype}
+        if self.structure.kind == "stacked":
+            cells = [self._new_cell() for _ in range(self.structure.cells)]
+            self.record(
+                f"layer = keras.layers.RNN([{', '.join(['cell'] * len(cells))}], {_fmt_kwargs(kwargs)})"
+            )
+            return self.keras.layers.RNN(cells, **kwargs)
+        cell = self._new_cell()
         self.record(f"layer = keras.layers.RNN(cell, {_fmt_kwargs(kwargs)})")
-        return self.keras.layers.RNN(cell, **kwargs)
+        return self._wrap(self.keras.layers.RNN(cell, **kwargs))
 
     def kernel(self, device: str) -> str:
         return GENERIC + _traced(self.mode)
@@ -376,7 +473,7 @@ class FusedLayer(_LayerRunner):
         kwargs = {**own, **layer_kwargs, "dtype": self.dtype}
         cls, shown = self._class(str(self.family.layer_class))
         self.record(f"layer = {shown}({self.case.units}, {_fmt_kwargs(kwargs)})")
-        return cls(self.case.units, **kwargs)
+        return self._wrap(cls(self.case.units, **kwargs))
 
     def kernel(self, device: str) -> str:
         """Which kernel ran, inferred from the layer's own eligibility flags and the device.
@@ -391,11 +488,13 @@ class FusedLayer(_LayerRunner):
         if self.env.flavour == "keras3":
             eligible = (
                 fused is not None
-                and getattr(self.layer, "use_cudnn", "auto") in ("auto", True)
+                and getattr(getattr(self.layer, "forward_layer", self.layer), "use_cudnn", "auto")
+                in ("auto", True)
                 and self._cudnn_options()
             )
             return "cudnn" if device == "gpu" and eligible else GENERIC + _traced(self.mode)
-        if fused is None or not getattr(self.layer, "_could_use_gpu_kernel", False):
+        flags = getattr(self.layer, "forward_layer", self.layer)  # Bidirectional: its forward layer's
+        if fused is None or not getattr(flags, "_could_use_gpu_kernel", False):
             return GENERIC + _traced(self.mode)
         return "cudnn" if device == "gpu" else f"{fused} (Keras 2 fused CPU kernel)" + _traced(self.mode)
 
@@ -417,6 +516,13 @@ GENERIC = "generic RNN loop (backend rnn over the cell)"
 
 def _traced(mode: str) -> str:
     return "" if mode == "eager" else f", in {MODE_SPELLING[mode]}"
+
+
+class _Weights:
+    """Two cells' weights as one list: the manual loop's forward and backward cells, in Keras's order."""
+
+    def __init__(self, cells: list[Any]) -> None:
+        self.trainable_weights = [w for cell in cells for w in cell.trainable_weights]
 
 
 RUNNERS: dict[str, type[Runner]] = {r.name: r for r in (ManualLoop, RNNWrapper, FusedLayer)}

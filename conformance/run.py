@@ -17,6 +17,7 @@ from conformance.data import CaseData, make
 from conformance.families import Family
 from conformance.oracle.types import Trace
 from conformance.paths import RUNNERS, ManualLoop, Returned, Runner, returned, to_numpy
+from conformance.structure import flatten
 from conformance.tfenv import TFEnv
 
 
@@ -76,14 +77,14 @@ def _execute(r: Runner, device: str) -> PathRun:
     tf, case = r.tf, r.case
     r.build()  # with Keras's own initializers; then the case's numbers, shaped by the (built) family
     data = r.data = make(case, r.dtype, r.family)
-    r.inject_weights(r.cell)
+    r.inject_weights(r.owner)
     x = r.tensor(data.inputs)
     mask = r.mask_tensor(data.mask)
     init_returned = None
     if case.initial_state.kind == "get_initial_state":
         got = r.get_initial_state(x)
         init_returned = returned(got)
-        init = list(got) if isinstance(got, (list, tuple)) else [got]
+        init = flatten(got)
     elif data.initial_state is not None:
         init = r.states(data.initial_state)
     else:
@@ -148,7 +149,7 @@ def _dropout_runs(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> dict[
             twin = RUNNERS[r.name](r.env, r.case, r.dtype, r.mode)
             twin.build()
             twin.data = r.data
-            twin.inject_weights(twin.cell)
+            twin.inject_weights(twin.owner)
             output, _ = twin.split(twin.in_mode("call")(x, init, mask, True))
             outputs.append(to_numpy(output))
         call = next(s for s in twin.steps if "training=True" in s)
@@ -229,7 +230,7 @@ def _loop_trace(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> Trace:
     loop = ManualLoop(r.env, r.case, r.dtype)
     loop.build()
     loop.data = r.data
-    loop.inject_weights(loop.cell)
+    loop.inject_weights(loop.owner)
     seq, states = loop.probe(x, init, mask)
     r.record("reference: the manual loop over the same cell, weights and inputs")
     return Trace(to_numpy(seq), tuple(to_numpy(s) for s in states))
@@ -264,7 +265,7 @@ def _probes(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> dict[str, A
         out["custom"] = probe(x, custom)
         if same is not None:
             out["as_case"] = out[same] if same in out else probe(x, init)
-        if t >= 2:
+        if t >= 2 and r.structure.kind != "bidirectional":  # a backward direction does not chunk forwards
             half = t // 2
             # Chunks in processing order: with go_backwards the later steps are processed first.
             first, second = (slice(half, None), slice(None, half))

@@ -28,6 +28,7 @@ LAYERS = ("lstm", "gru", "simple_rnn", "custom")
 MODES = ("eager", "function", "xla")
 PADDINGS = ("right", "left")
 MASK_VIA = ("argument", "masking_layer")
+MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 FLAVOURS = ("keras2", "keras3", "tf_keras")
 DATA_KINDS = ("random", "constant", "explicit")
@@ -412,6 +413,14 @@ CUSTOM = Field(
     },
 )
 
+_STACK = Field(
+    "integer",
+    "Stack this many cells of the family (each with `units`), bottom-up: StackedRNNCells in the manual "
+    "loop, keras.layers.RNN([cell, cell, ...]) in the wrapper. No fused layer stacks cells.",
+    minimum=2,
+    maximum=8,
+)
+
 _CASE_FIELDS: dict[str, Field] = {
     "id": Field(
         "string",
@@ -442,14 +451,28 @@ _CASE_FIELDS: dict[str, Field] = {
         unique=True,
     ),
     "mask": MASK,
+    "stack": _STACK,
+    "bidirectional": Field(
+        "table",
+        "Wrap the layer in keras.layers.Bidirectional (the manual loop runs a forward and a backward loop "
+        "and merges them as Bidirectional does).",
+        fields={
+            "merge_mode": Field(
+                "string",
+                "How the two directions' outputs combine; 'none' returns both (compared side by side).",
+                enum=MERGE_MODES,
+                default="concat",
+            )
+        },
+    ),
     "inputs": INPUTS,
     "weights": WEIGHTS,
     "initial_state": INITIAL_STATE,
     "expect": EXPECT,
     "matrix": Field(
         "table",
-        "Lists of values for the layer family, size or option keys; the case runs once per combination "
-        "(cartesian product).",
+        "Lists of values for the layer family, stack, size or option keys; the case runs once per "
+        "combination (cartesian product).",
         fields={
             name: Field(
                 "list",
@@ -460,6 +483,7 @@ _CASE_FIELDS: dict[str, Field] = {
             )
             for name, f in {
                 "layer": Field("string", enum=tuple(n for n in LAYERS if n != "custom")),
+                "stack": _STACK,
                 **_SIZE,
                 **(OPTIONS.fields or {}),
             }.items()

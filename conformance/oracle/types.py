@@ -29,6 +29,7 @@ class Trace:
 
     sequence: np.ndarray
     states: States
+    last: np.ndarray | None = None  # where the last output is not sequence[:, -1] (Bidirectional's backward)
 
 
 @dataclass(frozen=True, eq=False)
