@@ -247,12 +247,25 @@ def _structure(raw: dict[str, Any], options: Options, custom: CustomSpec | None)
             "no fused layer stacks cells: stack needs paths without fused_layer (manual_loop, rnn_wrapper)",
             key="stack",
         )
-    for name in ("stateful", "go_backwards") if key == "bidirectional" else ("stateful",):
+    if raw.get("weights", {}).get("kind") == "explicit":
+        raise CaseFileError(
+            f"explicit weights name one cell's kernel, recurrent_kernel and bias; a {key} layer has one set "
+            "per cell: use kind 'random' or 'constant'",
+            key="weights.kind",
+        )
+    # Bidirectional sets its layers' zero_output_for_mask itself (to return_sequences): a case's own
+    # value would be overridden, so it is refused rather than silently ignored.
+    refused = (
+        ("stateful", "go_backwards", "zero_output_for_mask") if key == "bidirectional" else ("stateful",)
+    )
+    for name in refused:
         if getattr(options, name):
-            raise CaseFileError(
-                f"not checked together with {key} (the kit's references do not compose them)",
-                key=f"options.{name}",
+            why = (
+                "Bidirectional sets its layers' zero_output_for_mask to return_sequences itself"
+                if name == "zero_output_for_mask"
+                else f"not checked together with {key} (the kit's references do not compose them)"
             )
+            raise CaseFileError(why, key=f"options.{name}")
     if key == "stack":
         return Structure("stacked", cells=raw["stack"])
     return Structure("bidirectional", merge_mode=raw["bidirectional"].get("merge_mode", "concat"))
