@@ -71,7 +71,7 @@ def names_of(ids: list[str]) -> list[str]:
 
 
 def test_item_ids_follow_the_naming_rule(pytester: pytest.Pytester) -> None:
-    """Plain cases and matrix variants get ``{id}[{variant-}{path}-{mode}-{dtype}-{device}]``, nothing else."""
+    """Plain cases and matrix variants get ``{id}[{variant-}{path}-{mode}-{dtype}-{device}]``, only."""
     pytester.makefile(
         ".toml",
         ids=case("plain", 'paths = ["fused_layer"]\ndtypes = ["float64"]\n')

@@ -79,7 +79,8 @@ def test_wrong_pinned_output_reads_as_a_bug_report(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines(
         [
             "*_ pinned-wrong [[]fused_layer-eager-float32-cpu[]] _*",
-            "case 'pinned-wrong' · path fused_layer · mode eager · dtype float32 · device cpu *(*msgs.toml:3)",
+            "case 'pinned-wrong' · path fused_layer · mode eager · dtype float32 · device cpu "
+            "*(*msgs.toml:3)",
             "*environment: TF *",
             "*calls made:",
             "*layer = keras.layers.LSTM(2, *",
@@ -118,7 +119,10 @@ def test_variant_is_named_in_the_report(pytester: pytest.Pytester) -> None:
     result = run(pytester, text)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["case 'pinned-wrong' variant return_state=true · path fused_layer · mode eager · dtype float32 · device cpu *"]
+        [
+            "case 'pinned-wrong' variant return_state=true · path fused_layer · mode eager · dtype float32 "
+            "· device cpu *"
+        ]
     )
 
 

@@ -172,7 +172,8 @@ def test_time_limit_turns_a_hang_into_a_failure(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         [
             "conformance: item time limit 2 s (hard stop after 7 s); op determinism off",
-            "*[[]timeout[]] item a.toml::stuck[[]manual_loop-eager-float32-cpu[]] exceeded its time limit of 2 s"
+            "*[[]timeout[]] item a.toml::stuck[[]manual_loop-eager-float32-cpu[]] exceeded its time limit "
+            "of 2 s"
             " (--conformance-timeout / ini conformance_timeout; 0 turns it off); interrupted at *",
         ]
     )

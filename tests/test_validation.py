@@ -215,6 +215,52 @@ BAD_CASES: dict[str, Bad] = {
     "matrix value not a list": Bad(
         "[case.matrix]\nbatch = 2", "matrix.batch", ("expected a list", "found integer 2")
     ),
+    # options a family does not have, and combinations the kit refuses by name
+    "an option of another family": Bad(
+        'layer = "simple_rnn"\noptions = { recurrent_activation = "tanh" }',
+        "options.recurrent_activation",
+        ("not an option of layer 'simple_rnn'", "it takes"),
+    ),
+    "reset_after on an lstm": Bad(
+        "options = { reset_after = false }", "options.reset_after", ("not an option of layer 'lstm'",)
+    ),
+    "stateful with the manual loop": Bad(
+        "options = { stateful = true }", "options.stateful", ("manual loop holds its states itself",)
+    ),
+    "dropout rate of 1": Bad(
+        "options = { dropout = 1.0 }", "options.dropout", ("from 0 to 0.99", "found float 1.0")
+    ),
+    "dropout check without dropout": Bad(
+        'expect = { checks = ["dropout"] }', "expect.checks", ("needs options with dropout",)
+    ),
+    "unknown mode": Bad('modes = ["graph"]', "modes[0]", ("one of 'eager', 'function', 'xla'",)),
+    "mask lengths per row": Bad(
+        "mask = { lengths = [2, 1] }", "mask.lengths", ("2 lengths for a batch of 1",)
+    ),
+    "mask longer than the sequence": Bad(
+        "mask = { lengths = [3] }", "mask.lengths", ("a length of 3 in a sequence of 2 steps",)
+    ),
+    "stack with the fused layer": Bad("stack = 2", "stack", ("no fused layer stacks cells",)),
+    "stack of one": Bad('stack = 1\npaths = ["rnn_wrapper"]', "stack", ("from 2 to 8", "found integer 1")),
+    "stack and bidirectional": Bad(
+        'stack = 2\npaths = ["rnn_wrapper"]\nbidirectional = {}',
+        "stack",
+        ("say one of stack or bidirectional",),
+    ),
+    "unknown merge mode": Bad(
+        'bidirectional = { merge_mode = "max" }', "bidirectional.merge_mode", ("one of 'concat'",)
+    ),
+    "zero_output_for_mask under Bidirectional": Bad(
+        "bidirectional = {}\noptions = { zero_output_for_mask = true }",
+        "options.zero_output_for_mask",
+        ("Bidirectional sets its layers' zero_output_for_mask",),
+    ),
+    "explicit weights for a stack": Bad(
+        'stack = 2\npaths = ["rnn_wrapper"]\n'
+        'weights = { kind = "explicit", kernel = 1, recurrent_kernel = 1 }',
+        "weights.kind",
+        ("one set per cell",),
+    ),
 }
 
 
