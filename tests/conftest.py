@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -113,3 +114,20 @@ def run_cases(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunRes
     result = pytester.runpytest("-rxXfs", "-p", "no:cacheprovider", *args)
     assert_no_kit_traceback(result.stdout.str())
     return result
+
+
+def run_broken(pytester: pytest.Pytester, case_text: str, patch: str = "") -> pytest.RunResult:
+    """Run a case file in a subprocess with Keras patched by ``patch`` (a conftest body that sees ``tf`` and
+    ``K = tf.keras``), so a deliberate breakage can never leak into another test."""
+    if patch:
+        pytester.makeconftest("import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(patch))
+    pytester.makefile(".toml", victim=case_text)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+
+def assert_breakage_reported(result: pytest.RunResult, lines: list[str]) -> None:
+    """At least one item failed, with a report carrying ``lines`` and no traceback."""
+    __tracebackhide__ = True
+    assert result.parseoutcomes().get("failed", 0) >= 1, result.stdout.str()
+    result.stdout.fnmatch_lines(lines)
+    result.stdout.no_fnmatch_line("*Traceback*")

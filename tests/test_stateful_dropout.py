@@ -3,9 +3,8 @@ is broken on purpose (dropout not applied, a reset that does not reset, a state 
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
+from conftest import assert_breakage_reported, run_broken
 
 pytestmark = pytest.mark.requires_tf
 
@@ -81,18 +80,11 @@ BREAKAGES: dict[str, tuple[str, str, list[str]]] = {
 
 @pytest.mark.parametrize("name", list(BREAKAGES))
 def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
-    text, body, lines = BREAKAGES[name]
-    pytester.makeconftest("import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(body))
-    pytester.makefile(".toml", victim=text)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    assert result.parseoutcomes().get("failed", 0) >= 1, result.stdout.str()
-    result.stdout.fnmatch_lines(lines)
-    result.stdout.no_fnmatch_line("*Traceback*")
+    text, patch, lines = BREAKAGES[name]
+    assert_breakage_reported(run_broken(pytester, text, patch), lines)
 
 
 @pytest.mark.parametrize(("text", "items"), [(DROPOUT, 6), (STATEFUL, 4)], ids=["dropout", "stateful"])
 def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int) -> None:
     """The control: both checks pass on Keras as shipped, on every family and path listed."""
-    pytester.makefile(".toml", victim=text)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=items)
+    run_broken(pytester, text).assert_outcomes(passed=items)
