@@ -88,12 +88,13 @@ class Runner:
 
     # -- helpers shared by the paths -------------------------------------------------------------
     def record(self, step: str) -> None:
+        self._last = step  # the call being made, even when an earlier identical one is already listed
         if step not in self.steps:  # the checks repeat calls; a report lists each distinct call once
             self.steps.append(step)
 
     @property
     def last_call(self) -> str:
-        return self.steps[-1] if self.steps else "(before any call)"
+        return getattr(self, "_last", "(before any call)")
 
     def tensor(self, values: np.ndarray) -> Any:
         return self.tf.constant(
