@@ -183,6 +183,17 @@ def _stateful_runs(r: Runner, x: Any, mask: Any) -> dict[str, Any]:
         out["again_states"] = r.held_states()
     except Exception as exc:
         out["error"] = (r.last_call, exc)
+        return out
+    # Keras's batch-size rule: the carried state has `batch` rows, so another batch size is refused.
+    bigger = r.tf.concat([x, x[:1]], axis=0)
+    r.record(f"layer(<x with batch {r.case.batch + 1}>)  # must raise: the layer holds {r.case.batch} rows")
+    try:
+        r.in_mode("carry")(bigger, None if mask is None else r.tf.concat([mask, mask[:1]], axis=0))
+        out["other_batch"] = None
+    except Exception as exc:  # the expected outcome
+        out["other_batch"] = (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
     return out
 
 
