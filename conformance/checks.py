@@ -345,6 +345,11 @@ def stateful(ctx: Context) -> CheckResult:
     for name, a in zip(fam.state_names, found["reset"]):
         if np.any(a != 0):
             r.problems.append(f"after layer.reset_states(), layer.states[{name}] is not all zeros")
+    if found.get("other_batch", "") is None:
+        r.problems.append(
+            f"a stateful layer holding {case.batch} rows accepted a batch of {case.batch + 1}: Keras's rule "
+            "(the batch size of a stateful layer is fixed) was not enforced"
+        )
     if ref is None:
         r.not_applicable = "no reference to compare the carried run with"
         return r
@@ -363,11 +368,6 @@ def stateful(ctx: Context) -> CheckResult:
         r.judge(chunks[-1], expected.sequence[:, -1], tol, f"last output of the second call vs {ref.label}")
     for name, a, b in zip(fam.state_names, found["carried"], expected.states):
         r.judge(a, b, tol, f"layer.states[{name}] after {len(chunks)} stateful calls vs {ref.label}")
-    if found.get("other_batch", "") is None:
-        r.problems.append(
-            f"a stateful layer holding {case.batch} rows accepted a batch of {case.batch + 1}: Keras's rule "
-            "(the batch size of a stateful layer is fixed) was not enforced"
-        )
     r.judge(
         found["again"], ref.output(expected), tol, f"output after reset_states() vs {ref.label} from zeros"
     )
