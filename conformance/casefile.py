@@ -247,6 +247,12 @@ def _structure(raw: dict[str, Any], options: Options, custom: CustomSpec | None)
             "no fused layer stacks cells: stack needs paths without fused_layer (manual_loop, rnn_wrapper)",
             key="stack",
         )
+    if key == "bidirectional" and raw.get("initial_state", {}).get("kind") == "get_initial_state":
+        raise CaseFileError(
+            "Bidirectional has no get_initial_state of its own (each direction's layer has one): use kind "
+            "'none', 'zeros', 'random' or 'explicit'",
+            key="initial_state.kind",
+        )
     if raw.get("weights", {}).get("kind") == "explicit":
         raise CaseFileError(
             f"explicit weights name one cell's kernel, recurrent_kernel and bias; a {key} layer has one set "

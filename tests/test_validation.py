@@ -255,6 +255,11 @@ BAD_CASES: dict[str, Bad] = {
         "options.zero_output_for_mask",
         ("Bidirectional sets its layers' zero_output_for_mask",),
     ),
+    "get_initial_state under Bidirectional": Bad(
+        'bidirectional = {}\ninitial_state = { kind = "get_initial_state" }',
+        "initial_state.kind",
+        ("Bidirectional has no get_initial_state",),
+    ),
     "explicit weights for a stack": Bad(
         'stack = 2\npaths = ["rnn_wrapper"]\n'
         'weights = { kind = "explicit", kernel = 1, recurrent_kernel = 1 }',
