@@ -151,6 +151,16 @@ def _initial_state_call(run: PathRun) -> str:
     return next((s for s in run.steps if ".get_initial_state(" in s), "get_initial_state")
 
 
+def _raised(r: CheckResult, found: dict[str, Any]) -> bool:
+    """A probe that raised is the check's finding; say so and stop judging."""
+    if "error" not in found:
+        return False
+    call, exc = found["error"]
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    r.problems.append(f"{call} raised {type(exc).__name__}: {first_line}")
+    return True
+
+
 def initial_state(ctx: Context) -> CheckResult:
     r = CheckResult("initial_state")
     case, run, ref, tol = ctx.case, ctx.run, ctx.ref, ctx.values_tol
@@ -176,10 +186,7 @@ def initial_state(ctx: Context) -> CheckResult:
     if not probes:
         r.not_applicable = "no probes were run"
         return r
-    if "error" in probes:
-        call, exc = probes["error"]
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        r.problems.append(f"{call} raised {type(exc).__name__}: {first_line}")
+    if _raised(r, probes):
         return r
     if "none" in probes:
         none_seq, none_states = probes["none"]
@@ -292,16 +299,6 @@ def values(ctx: Context) -> CheckResult:
         for name, got, want in zip(ctx.run.family.state_names, states, expect.states):
             r.judge(got, want, tol, f"final {name} vs expect.states")
     return r
-
-
-def _raised(r: CheckResult, found: dict[str, Any]) -> bool:
-    """A probe that raised is the check's finding; say so and stop judging."""
-    if "error" not in found:
-        return False
-    call, exc = found["error"]
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    r.problems.append(f"{call} raised {type(exc).__name__}: {first_line}")
-    return True
 
 
 def dropout(ctx: Context) -> CheckResult:

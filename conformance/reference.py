@@ -100,16 +100,27 @@ def _as_trace(result: Any) -> Trace:
     )
 
 
+def _cot_sequence(case: Case, data: CaseData, units: int) -> np.ndarray:
+    """The loss's cotangent on the output as a whole sequence (zeros but the last step when the layer
+    returns only the last output)."""
+    cot = np.zeros((case.batch, case.timesteps, units))
+    if case.options.return_sequences:
+        cot[:] = data.cot_output
+    else:
+        cot[:, -1] = data.cot_output
+    return cot
+
+
+def _loss_terms(case: Case, data: CaseData) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """(initial state, cotangents of the final states) of the item's loss: states count where returned."""
+    start = data.initial_state if data.initial_state is not None else data.zero_state()
+    return start, data.cot_states if case.options.return_state else data.zero_state()
+
+
 def _oracle_gradients(oracle: Any, case: Case, data: CaseData, options: dict[str, Any]) -> Gradients:
     """Gradients of the item's loss (see :mod:`conformance.run`) at the item's initial state."""
-    b, t, u = case.batch, case.timesteps, case.units
-    cot_sequence = np.zeros((b, t, u))
-    if case.options.return_sequences:
-        cot_sequence[:] = data.cot_output
-    else:
-        cot_sequence[:, -1] = data.cot_output
-    cot_states = data.cot_states if case.options.return_state else data.zero_state()
-    start = data.initial_state if data.initial_state is not None else data.zero_state()
+    start, cot_states = _loss_terms(case, data)
+    cot_sequence = _cot_sequence(case, data, case.units)
     return oracle.gradients(
         data.inputs, start, data.weights, cot_sequence=cot_sequence, cot_states=cot_states, **options
     )
@@ -182,21 +193,9 @@ class Composed:
             last=self._merge(f.sequence[:, -1], b.sequence[:, -1]),
         )
 
-    def _cot_sequence(self, units: int) -> np.ndarray:
-        """The loss's cotangent on the (merged) output, as a whole sequence (zeros but the last step when
-        the layer returns only the last output)."""
-        b, t = self.case.batch, self.case.timesteps
-        cot = np.zeros((b, t, units))
-        if self.case.options.return_sequences:
-            cot[:] = self.data.cot_output
-        else:
-            cot[:, -1] = self.data.cot_output
-        return cot
-
     def gradients(self) -> Gradients:
         data, case = self.data, self.case
-        start = data.initial_state if data.initial_state is not None else data.zero_state()
-        cot_states = data.cot_states if case.options.return_state else data.zero_state()
+        start, cot_states = _loss_terms(case, data)
         u = case.units
         weights: dict[str, np.ndarray] = {}
         if case.structure.kind == "stacked":
@@ -206,7 +205,7 @@ class Composed:
                     inputs[-1], self._states(start, i), self._weights(slot), **self._slot_options(i)
                 )
                 inputs.append(trace.sequence)
-            cot = self._cot_sequence(u)
+            cot = _cot_sequence(case, data, u)
             state_grads: list[tuple[np.ndarray, ...]] = []
             for i in range(len(self.slots) - 1, -1, -1):
                 slot = self.slots[i]
@@ -229,7 +228,7 @@ class Composed:
             for i, s in enumerate(self.slots)
         )
         mode = case.structure.merge_mode
-        merged = self._cot_sequence(2 * u if mode in ("concat", "none") else u)
+        merged = _cot_sequence(case, data, 2 * u if mode in ("concat", "none") else u)
         b_aligned = b.sequence[:, ::-1]  # backward outputs in input time
         if not case.options.return_sequences:  # the last output merges each run's own last step
             b_aligned = np.zeros_like(b.sequence)

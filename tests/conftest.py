@@ -116,13 +116,13 @@ def run_cases(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunRes
     return result
 
 
-def run_broken(pytester: pytest.Pytester, case_text: str, patch: str = "") -> pytest.RunResult:
-    """Run a case file in a subprocess with Keras patched by ``patch`` (a conftest body that sees ``tf`` and
-    ``K = tf.keras``), so a deliberate breakage can never leak into another test."""
+def run_broken(pytester: pytest.Pytester, case_text: str, patch: str = "", *args: str) -> pytest.RunResult:
+    """Run a case file (as ``victim.toml``) in a subprocess with Keras patched by ``patch`` (a conftest body
+    that sees ``tf`` and ``K = tf.keras``), so a deliberate breakage can never leak into another test."""
     if patch:
         pytester.makeconftest("import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(patch))
     pytester.makefile(".toml", victim=case_text)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
 def assert_breakage_reported(result: pytest.RunResult, lines: list[str]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from conftest import assert_breakage_reported, run_broken
 
 pytestmark = pytest.mark.requires_tf
 
@@ -108,35 +109,24 @@ BREAKAGES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def _conftest(body: str) -> str:
-    return "import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(body)
+CPU = "--conformance-devices=cpu"
 
 
 @pytest.mark.parametrize("name", list(BREAKAGES))
 def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
     body, lines = BREAKAGES[name]
-    pytester.makeconftest(_conftest(body))
-    pytester.makefile(".toml", victim=CASE)
-    result = pytester.runpytest_subprocess("--conformance-devices=cpu", "-p", "no:cacheprovider")
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) >= 1, result.stdout.str()
-    result.stdout.fnmatch_lines(lines)
-    result.stdout.no_fnmatch_line("*Traceback*")
+    assert_breakage_reported(run_broken(pytester, CASE, body, CPU), lines)
 
 
 def test_unbroken_keras_passes(pytester: pytest.Pytester) -> None:
     """The control: the same case with nothing patched passes on every path."""
-    pytester.makefile(".toml", victim=CASE)
-    result = pytester.runpytest_subprocess("--conformance-devices=cpu", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    run_broken(pytester, CASE, "", CPU).assert_outcomes(passed=3)
 
 
 def test_fused_only_breakage_spares_other_paths(pytester: pytest.Pytester) -> None:
     """A regression in one path fails that path's item alone: the report says which path is wrong."""
-    pytester.makeconftest(_conftest(BREAKAGES["fused layer only: output bias"][0]))
-    pytester.makefile(".toml", victim=CASE)
-    result = pytester.runpytest_subprocess("--conformance-devices=cpu", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2, failed=1)
+    body = BREAKAGES["fused layer only: output bias"][0]
+    run_broken(pytester, CASE, body, CPU).assert_outcomes(passed=2, failed=1)
 
 
 # -- every family: break the cell, the RNN wrapper, the fused layer -------------------------------------
@@ -352,13 +342,6 @@ VICTIMS = sorted(
 _ITEM_LINE = re.compile(r"::victim\[(\w+)-eager-float32-cpu\] (PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\b")
 
 
-def _run(pytester: pytest.Pytester, case: str, conftest: str | None = None) -> pytest.RunResult:
-    if conftest is not None:
-        pytester.makeconftest(conftest)
-    pytester.makefile(".toml", victim=case)
-    return pytester.runpytest_subprocess("--conformance-devices=cpu", "-p", "no:cacheprovider", "-v")
-
-
 def _outcomes(result: pytest.RunResult) -> dict[str, str]:
     """path -> PASSED, FAILED, ... from the -v progress lines."""
     found = (_ITEM_LINE.search(line) for line in result.outlines)
@@ -382,7 +365,7 @@ def test_family_breakage_is_reported(pytester: pytest.Pytester, name: str, famil
     breakage = FAMILY_BREAKAGES[name]
     cell, layer = FAMILIES[family]
     body = f"CELL = K.layers.{cell}\nLAYER = K.layers.{layer}\n" + textwrap.dedent(breakage.body)
-    result = _run(pytester, victim(family, breakage.options), _conftest(body))
+    result = run_broken(pytester, victim(family, breakage.options), body, CPU, "-v")
     outcomes = _outcomes(result)
     assert set(outcomes) == set(PATHS), result.stdout.str()
     for path in breakage.fails:
@@ -402,6 +385,6 @@ def test_unbroken_family_passes(
     pytester: pytest.Pytester, family: str, options: tuple[tuple[str, Any], ...]
 ) -> None:
     """The control of each family's victim: with nothing patched, every path passes on both flavours."""
-    result = _run(pytester, victim(family, dict(options)))
+    result = run_broken(pytester, victim(family, dict(options)), "", CPU, "-v")
     assert _outcomes(result) == dict.fromkeys(PATHS, "PASSED"), result.stdout.str()
     result.assert_outcomes(passed=3)

@@ -50,6 +50,13 @@ BREAKAGES: dict[str, tuple[str, str, list[str]]] = {
         """,
         ["*[[]dropout[]] training=True output equals the inference output*dropout was not applied*"],
     ),
+    "keras.utils.set_random_seed does not seed": (
+        DROPOUT,
+        """
+        K.utils.set_random_seed = lambda seed: None
+        """,
+        ["*[[]dropout[]] not reproducible: two training=True runs from set_random_seed(1234) differ*"],
+    ),
     "reset_states keeps the carried state": (
         STATEFUL,
         """
