@@ -3,8 +3,8 @@
 Usage: python bench/bare.py [CASE_DIR] [--out FILE]   (default: cases/; CPU items only)
 
 For each (case variant, path, dtype) on CPU it does what a kit item asks TensorFlow to do, and nothing
-else: build the path's layer (``conformance.paths.RUNNERS``, so the layer and its kwargs are the kit's),
-assign the case's weights (``conformance.data.make``), make the main call under a GradientTape, take the
+else: build the path's layer (``conformance.registry.runner``, so the layer and its kwargs are the kit's),
+assign the case's weights (``conformance.run.data.make``), make the main call under a GradientTape, take the
 gradient, read the results back to NumPy, and make the initial-state probe calls (as case, no state,
 zeros, a custom state, two chunks) and the manual-loop reference where the kit makes them. Each distinct
 call is made once, as the kit makes it. The case files are read once, before any timing; TensorFlow is
@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from conformance import casefile, tfenv
-from conformance.case import Case
-from conformance.data import make
-from conformance.paths import RUNNERS, ManualLoop, Runner
+from conformance import casefile, registry
+from conformance.casefile.case import Case
+from conformance.item import ItemId
+from conformance.run import tfenv
+from conformance.run.data import make
+from conformance.run.paths.base import Runner
 
 
 def _np(t: Any) -> np.ndarray:
@@ -38,7 +40,7 @@ def _np(t: Any) -> np.ndarray:
 
 
 def _needs(case: Case, states_returned: bool) -> tuple[bool, bool]:
-    """(probes, manual-loop reference): the same conditions as conformance.run._execute."""
+    """(probes, manual-loop reference): the same conditions as conformance.run.execute._execute."""
     probes = "initial_state" in case.expect.checks or (case.expect.states is not None and not states_returned)
     loop = case.custom is not None and case.custom.reference is None and "agreement" in case.expect.checks
     return probes, loop
@@ -65,7 +67,7 @@ def _probes(r: Runner, x: Any, init: list[Any] | None) -> None:
 
 def item(tf: Any, env: tfenv.TFEnv, case: Case, path: str, dtype: str) -> None:
     """One item's TF work (see the module docstring)."""
-    r = RUNNERS[path](env, case, dtype)
+    r: Runner = registry.runner(path)(env, case, dtype)
     with tf.device("/CPU:0"):
         r.build()
         r.data = data = make(case, dtype, r.family)
@@ -103,11 +105,7 @@ def item(tf: Any, env: tfenv.TFEnv, case: Case, path: str, dtype: str) -> None:
             with contextlib.suppress(Exception):  # the kit stops probing at the first error too
                 _probes(r, x, init)
         if loop and path != "manual_loop":
-            ml = ManualLoop(env, case, dtype)
-            ml.build()
-            ml.data = data
-            ml.inject_weights(ml.cell)
-            seq, st = ml.probe(x, init)
+            seq, st = r.twin("manual_loop", mode="eager").probe(x, init)
             _np(seq), [_np(s) for s in st]
 
 
@@ -128,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for path in case.paths:
                 for dtype in case.dtypes:
-                    params = "-".join(p for p in (case.variant, path, dtype, "cpu") if p)
-                    nodeid = f"{path_.as_posix()}::{case.id}[{params}]"
+                    item_id = ItemId(case.id, case.variant, path, "eager", dtype, "cpu")
+                    nodeid = f"{path_.as_posix()}::{item_id.name}"
                     started = time.perf_counter()
                     try:
                         item(tf, env, case, path, dtype)

@@ -38,7 +38,7 @@ _T0 = [0.0]
 
 def pytest_configure(config):
     if os.environ.get("BENCH_PRELOAD_TF"):  # keep TF import out of item durations (overhead ratio)
-        from conformance import tfenv
+        from conformance.run import tfenv
         tfenv.load()
 
 

@@ -1,20 +1,20 @@
 """Command line of the kit: ``python -m conformance <command>``.
 
-``schema`` writes ``conformance/case.schema.json`` from :mod:`conformance.schema`, so editors validate
-case files against the same description the kit validates them with; ``schema --check`` is the CI guard
-that the shipped file was regenerated after the format changed. Each command is one subparser with a
+``schema`` writes ``conformance/case.schema.json`` from :mod:`conformance.casefile.schema`, so editors
+validate case files against the same description the kit validates them with; ``schema --check`` is the CI
+guard that the shipped file was regenerated after the format changed. Each command is one subparser with a
 ``func`` default, so a new command (e.g. ``report``) is one more ``add_parser`` and function.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance import schema
+from conformance import registry
+from conformance.casefile import schema
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -27,7 +27,7 @@ def _schema(args: argparse.Namespace) -> int:
         except FileNotFoundError:
             shipped = None
         if shipped != rendered:
-            state = "is missing" if shipped is None else "is out of date with conformance/schema.py"
+            state = "is missing" if shipped is None else "is out of date with conformance/casefile/schema.py"
             print(f"{path} {state}; regenerate it with: python -m conformance schema", file=sys.stderr)
             return 1
         print(f"{path} is up to date")
@@ -39,25 +39,16 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Merge results files into one report; exit 1 when a file is missing or broken, or an item failed."""
-    from conformance import report
+    from conformance.results import report
 
     built = report.build(args.results)
-    rendered = {
-        "md": report.render_markdown,
-        "html": report.render_html,
-        "json": lambda r: json.dumps(r.to_json(), indent=1, default=str) + "\n",
-    }
     if args.output is None:
-        sys.stdout.write(rendered[args.format](built))
-    for fmt, target in (
-        ("md", args.markdown),
-        ("html", args.html),
-        ("json", args.json),
-        (args.format, args.output),
-    ):
+        sys.stdout.write(registry.report_format(args.format)(built))
+    targets = [(e.name, getattr(args, f"also_{e.name}")) for e in registry.REPORT_FORMATS]
+    for fmt, target in [*targets, (args.format, args.output)]:
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(rendered[fmt](built), encoding="utf-8")
+            target.write_text(registry.report_format(fmt)(built), encoding="utf-8")
             print(f"wrote {target}", file=sys.stderr)
     bad_runs = [r for r in built.runs if r.status != "complete"]
     for run in bad_runs:
@@ -68,7 +59,9 @@ def _report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m conformance", description="tf-rnn-conformance tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = commands.add_parser("schema", help="write conformance/case.schema.json from conformance/schema.py")
+    p = commands.add_parser(
+        "schema", help="write conformance/case.schema.json from conformance/casefile/schema.py"
+    )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the shipped file differs")
     p.set_defaults(func=_schema)
     p = commands.add_parser("report", help="merge results files (one per environment) into one report")
@@ -80,12 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         "environment is the baseline changes are measured from",
     )
     p.add_argument(
-        "--format", choices=("md", "html", "json"), default="md", help="format of --output / stdout"
+        "--format",
+        choices=registry.by_name(registry.REPORT_FORMATS),
+        default="md",
+        help="format of --output / stdout",
     )
     p.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
-    p.add_argument("--markdown", type=Path, help="also write Markdown here")
-    p.add_argument("--html", type=Path, help="also write HTML here")
-    p.add_argument("--json", type=Path, help="also write JSON here")
+    for entry in registry.REPORT_FORMATS:  # --markdown, --html, --json: one per registered format
+        p.add_argument(
+            f"--{entry.flag}", dest=f"also_{entry.name}", type=Path, help=f"also write {entry.doc} here"
+        )
     p.set_defaults(func=_report)
     return parser
 

@@ -6,24 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance import isolation, schema, tfenv
-from conformance.collect import SETTINGS, CaseFile, is_case_file
-from conformance.results import ResultsWriter
-from conformance.settings import Settings, add_options
-from conformance.summary import RunSummary
-
-MARKERS = {
-    "conformance": "an item generated from a conformance case file",
-    "known_divergence": "the item's case declares known divergences (strict xfail when they apply)",
-    "contract": "an API contract: one public call and the outcome it must have",
-    "manual_loop": "path: a Python loop calling the cell step by step",
-    "rnn_wrapper": "path: keras.layers.RNN(cell)",
-    "fused_layer": "path: the fused layer (keras.layers.LSTM, ...)",
-    **{d: f"dtype: {d}" for d in schema.DTYPES},
-    **{d: f"device: {d}" for d in schema.DEVICES},
-    **{m: f"execution mode: {m}" for m in schema.MODES},
-    **{name: f"layer family: {name}" for name in schema.LAYERS},
-}
+from conformance.harness.collect import SETTINGS, CaseFile, is_case_file
+from conformance.harness.markers import MARKERS
+from conformance.harness.options import Settings, add_options
+from conformance.harness.results_writer import ResultsWriter
+from conformance.harness.summary import RunSummary
+from conformance.run import tfenv
+from conformance.verdict import isolation
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     settings = Settings.from_config(config)
-    isolation.configure(config)
+    isolation.keep_stderr()
     config.stash[SETTINGS] = settings
     config.args.extend(str(p) for p in settings.extra_paths if str(p) not in config.args)
     config.pluginmanager.register(RunSummary(), "conformance-summary")
@@ -43,7 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return tfenv.header_lines() + isolation.header_lines(config.stash[SETTINGS])
+    settings = config.stash[SETTINGS]
+    return tfenv.header_lines() + isolation.header_lines(settings.timeout, settings.deterministic)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import baseline
+from conformance.checks import baseline
 
 pytestmark = pytest.mark.requires_tf
 

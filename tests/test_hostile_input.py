@@ -1,8 +1,8 @@
 """Hostile case files, generated: each is ONE clean collection error naming the file and the key.
 
 Hypothesis writes malformed files from a valid base — broken TOML, bytes that are not UTF-8, wrong types,
-missing and unknown keys at every level of the format (walked from :mod:`conformance.schema`, so a new
-key is covered without editing this file), absurd sizes, values outside an enum or pattern, bad version
+missing and unknown keys at every level of the format (walked from :mod:`conformance.casefile.schema`, so a
+new key is covered without editing this file), absurd sizes, values outside an enum or pattern, bad version
 specifiers and regular expressions, non-finite numbers, arrays nested too deeply, duplicate ids, broken
 ``[[contract]]`` tables — and checks the property the kit promises: loading raises :class:`CaseFileError`
 (never another exception), its message names the file and, where the problem has one, the key, and it
@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conformance import casefile, schema
+from conformance import casefile
+from conformance.casefile import schema
+from conformance.casefile.fields import Field
 from conformance.errors import CaseFileError
-from conformance.fields import Field
 
 if sys.version_info >= (3, 11):
     import tomllib

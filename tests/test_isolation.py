@@ -119,7 +119,8 @@ def test_global_state_leak_under_xdist(pytester: pytest.Pytester) -> None:
 
 def test_every_global_is_snapshotted_and_restored(tf: Any) -> None:
     """Change each global the kit snapshots; restore names every change and puts every value back."""
-    from conformance import isolation, tfenv
+    from conformance.run import tfenv
+    from conformance.verdict import isolation
 
     env = tfenv.load()
     before = isolation.snapshot(env)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import assert_no_kit_traceback
 
-import conformance.tfenv
+import conformance.run.tfenv
 
 CASE = '[[case]]\nid = "c"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\npaths = ["manual_loop"]\n'
 NOT_INSTALLED = "conformance: TensorFlow is not installed*"
@@ -52,7 +52,7 @@ def test_header_names_tensorflow_keras_python_numpy(
 def test_header_says_none_set_without_env_vars(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in conformance.tfenv.ENV_VARS:
+    for name in conformance.run.tfenv.ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     result = pytester.runpytest("--co", "-v")
     result.stdout.fnmatch_lines(["conformance: python *, env: none set"])
@@ -63,9 +63,9 @@ def test_header_without_tensorflow_installed(
 ) -> None:
     """No TF distribution in the metadata: one header line saying so (in any interpreter)."""
     monkeypatch.setattr(
-        conformance.tfenv,
+        conformance.run.tfenv,
         "installed",
-        lambda: conformance.tfenv.Installed(None, None, None, None),
+        lambda: conformance.run.tfenv.Installed(None, None, None, None),
     )
     pytester.makefile(".toml", c=CASE)
     result = pytester.runpytest("--co", "-v")

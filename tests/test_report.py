@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from conformance import report
+from conformance import registry
 from conformance.__main__ import main
-from conformance.results import FORMAT, write_atomic
+from conformance.results import report
+from conformance.results.file import FORMAT, write_atomic
 
 ENV_215 = {
     "tensorflow": "2.15.1",
@@ -96,7 +97,7 @@ def test_largest_drift_is_listed_first(two_runs: list[Path]) -> None:
 
 
 def test_markdown_puts_what_changed_before_the_matrix(two_runs: list[Path]) -> None:
-    text = report.render_markdown(report.build(two_runs))
+    text = registry.report_format("md")(report.build(two_runs))
     assert (
         text.index("## What changed (4)")
         < text.index("## Largest numeric drift")
@@ -107,7 +108,7 @@ def test_markdown_puts_what_changed_before_the_matrix(two_runs: list[Path]) -> N
 
 
 def test_html_is_self_contained_sortable_and_coloured(two_runs: list[Path]) -> None:
-    page = report.render_html(report.build(two_runs))
+    page = registry.report_format("html")(report.build(two_runs))
     assert "<script>" in page and "sortable" in page and "hsl(" in page
     assert "http://" not in page and "https://" not in page  # no external assets
 
@@ -128,7 +129,7 @@ def test_a_missing_or_broken_file_is_an_error_column(
         bad.write_text(content)
     built = report.build([*two_runs, bad])
     assert [r.status for r in built.runs] == ["complete", "complete", status]
-    text = report.render_markdown(built)
+    text = registry.report_format("md")(built)
     assert f"**ERROR: {says}" in text and "| tf2.15 | tf2.21 | bad |" in text
     assert main(["report", *map(str, two_runs), str(bad), "-o", str(tmp_path / "r.md")]) == 1
 

@@ -1,8 +1,8 @@
 """The case format's three renderings stay in step: the kit's validator, the JSON Schema, and the docs.
 
 Editors validate case files with ``conformance/case.schema.json``; the kit validates them with
-:mod:`conformance.fields` and :mod:`conformance.casefile`. A file an editor marks valid must load, and a
-file the kit refuses should be marked in the editor, so every example below is judged by both. What the
+:mod:`conformance.casefile.fields` and :mod:`conformance.casefile`. A file an editor marks valid must load,
+and a file the kit refuses should be marked in the editor, so every example below is judged by both. What the
 structural schema cannot express (array shapes, version specifiers, merges) is listed separately, so each
 gap is explicit and a change to it shows up here. No TensorFlow is imported.
 """
@@ -19,9 +19,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conformance import __main__ as cli
-from conformance import casefile, schema
+from conformance import casefile
+from conformance.casefile import schema
+from conformance.casefile.fields import Field, check
 from conformance.errors import CaseFileError
-from conformance.fields import Field, check
 
 if sys.version_info >= (3, 11):
     import tomllib

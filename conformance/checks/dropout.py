@@ -1,0 +1,38 @@
+"""``dropout``: training=True is reproducible from the same seed and program, and not the inference output.
+
+What the kit cannot assert: which units are dropped (the masks come from Keras's RNG), their rate, or
+that the same mask is reused at every step. training=False equalling no dropout is the agreement
+check's job: the main call is an inference call and the oracle has no dropout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance.checks.base import CheckResult, Context
+
+
+def check(ctx: Context) -> CheckResult:
+    r = CheckResult("dropout")
+    found, tol = ctx.run.dropout, ctx.values_tol
+    assert found is not None
+    if r.raised(found.error):
+        return r
+    first, second = found.runs
+    call = next((s for s in ctx.run.steps if s.startswith("keras.utils.set_random_seed")), "training=True")
+    if not np.all(np.isfinite(first)):
+        r.problems.append(f"training=True output has non-finite values [{call}]")
+    if not np.array_equal(first, second, equal_nan=True):
+        diff = np.abs(first - second)
+        r.problems.append(
+            f"not reproducible: two training=True runs from set_random_seed({found.seed}) differ in "
+            f"{int(np.count_nonzero(diff))} of {diff.size} elements (max {np.nanmax(diff):.3g}) [{call}]"
+        )
+    moved = float(np.max(np.abs(first - ctx.run.output), initial=0.0))
+    if moved <= tol.atol:
+        r.problems.append(
+            f"training=True output equals the inference output (max difference {moved:.3g}): dropout "
+            f"was not applied [{call}]"
+        )
+    r.details = {"max_change_from_inference": moved}
+    return r

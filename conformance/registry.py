@@ -1,0 +1,164 @@
+"""What a contributor adds, named once: paths, checks, modes, dtypes, devices, report formats.
+
+Every list the kit keeps in step reads these registries: the case-file schema's enums, the pytest markers,
+the docs test, the item-id parser, the runners, the report's formats. An entry names its implementation
+by import path (``module:attribute``) and is imported on first use, so collection reads the names without
+importing the implementation (or TensorFlow). Families and structures have their registries in
+:mod:`conformance.families` (their data is needed at collection, and holds no TensorFlow).
+
+Adding one: write the module, add one line here; ``tests/test_registries.py`` checks that every entry
+loads and that the schema, markers and docs agree with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered thing: its name (as written in case files, markers and ids), a line of doc, and
+    where its implementation lives."""
+
+    name: str
+    doc: str
+    impl: str = ""
+
+    def load(self) -> Any:
+        module, _, attribute = self.impl.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+@dataclass(frozen=True)
+class CheckEntry(Entry):
+    """A check. ``gate`` (an attribute of the case's options) makes it run only where the options call for
+    it, and only then may a case list it; ``requires`` says what that is, for the error message."""
+
+    gate: str | None = None
+    requires: str = ""
+
+
+@dataclass(frozen=True)
+class ModeEntry(Entry):
+    """An execution mode: how the path's calls are made (``function``: tf.function keyword arguments,
+    None for eager), and how a failure header spells it."""
+
+    function: Mapping[str, Any] | None = None
+    spelled: str = ""
+
+
+@dataclass(frozen=True)
+class FormatEntry(Entry):
+    """A report format: ``--format NAME`` or ``--<flag> FILE`` (also write it there)."""
+
+    flag: str = ""
+
+
+PATHS: tuple[Entry, ...] = (
+    Entry(
+        "manual_loop",
+        "a Python loop calling the cell step by step",
+        "conformance.run.paths.manual_loop:ManualLoop",
+    ),
+    Entry("rnn_wrapper", "keras.layers.RNN(cell)", "conformance.run.paths.rnn_wrapper:RNNWrapper"),
+    Entry(
+        "fused_layer",
+        "the fused layer (keras.layers.LSTM, ...)",
+        "conformance.run.paths.fused_layer:FusedLayer",
+    ),
+)
+
+CHECKS: tuple[CheckEntry, ...] = (
+    CheckEntry("shape", "structure and shapes of what the call returned", "conformance.checks.shape:check"),
+    CheckEntry("dtype", "compute and variable dtypes", "conformance.checks.dtype:check"),
+    CheckEntry(
+        "initial_state",
+        "none = zeros, a custom state honoured, two chunks = one run",
+        "conformance.checks.initial_state:check",
+    ),
+    CheckEntry("gradient", "BPTT gradients against the oracle's", "conformance.checks.gradient:check"),
+    CheckEntry(
+        "agreement", "output and final states against the oracle", "conformance.checks.agreement:check"
+    ),
+    CheckEntry(
+        "values",
+        "numbers pinned in the case file",
+        "conformance.checks.values:check",
+        gate="pinned",
+        requires="expect.output or expect.states",
+    ),
+    CheckEntry(
+        "dropout",
+        "training=True reproducible from a seed, and not the inference output",
+        "conformance.checks.dropout:check",
+        gate="dropping",
+        requires="dropout or recurrent_dropout > 0",
+    ),
+    CheckEntry(
+        "stateful",
+        "a stateful layer carries and resets its state",
+        "conformance.checks.stateful:check",
+        gate="stateful",
+        requires="stateful = true",
+    ),
+)
+
+MODES: tuple[ModeEntry, ...] = (
+    ModeEntry("eager", "eager execution", spelled="eager"),
+    ModeEntry("function", "inside tf.function", function={"jit_compile": False}, spelled="tf.function"),
+    ModeEntry(
+        "xla",
+        "tf.function(jit_compile=True)",
+        function={"jit_compile": True},
+        spelled="tf.function(jit_compile=True)",
+    ),
+)
+
+DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16", "mixed_float16")
+DEVICES: tuple[str, ...] = ("cpu", "gpu")
+
+#: Report formats of ``python -m conformance report``: name -> renderer ``(Report) -> str``.
+REPORT_FORMATS: tuple[FormatEntry, ...] = (
+    FormatEntry(
+        "md", "Markdown (a CI job summary or PR comment)", "conformance.results.markdown:render", "markdown"
+    ),
+    FormatEntry(
+        "html",
+        "self-contained HTML, sortable, coloured by error ÷ tolerance",
+        "conformance.results.html:render",
+        "html",
+    ),
+    FormatEntry("json", "the report as JSON", "conformance.results.jsonfmt:render", "json"),
+)
+
+PATH_NAMES = tuple(e.name for e in PATHS)
+CHECK_NAMES = tuple(e.name for e in CHECKS)
+MODE_NAMES = tuple(e.name for e in MODES)
+
+
+def by_name(entries: tuple[Any, ...]) -> dict[str, Any]:
+    return {e.name: e for e in entries}
+
+
+@dataclass
+class _Loaded:
+    """Implementations by name, imported once each."""
+
+    entries: tuple[Entry, ...]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, name: str) -> Any:
+        if name not in self.cache:
+            self.cache[name] = by_name(self.entries)[name].load()
+        return self.cache[name]
+
+
+runner: Callable[[str], Any] = _Loaded(PATHS)
+check: Callable[[str], Any] = _Loaded(CHECKS)
+report_format: Callable[[str], Any] = _Loaded(REPORT_FORMATS)

@@ -1,0 +1,128 @@
+"""API-contract cases: call one public recurrent API with given arguments and state the outcome.
+
+A ``[[contract]]`` table builds ``keras.layers.<layer>(**args)`` (an RNN gets its ``cell`` built the same
+way), optionally calls it once on ``inputs`` first (stateful layers, built layers), then makes one call —
+the constructor itself, ``__call__``, or a method such as ``get_initial_state`` — and checks that it
+returns the stated structure (container, length, shapes) or raises the stated exception. Known
+differences between Keras versions are declared with the same strict ``[[contract.divergence]]`` tables as
+cases.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from conformance.casefile.case import Contract, Returns
+from conformance.item import ItemId
+from conformance.run import tfenv
+from conformance.verdict.divergence import applicable, decide, exception_matches
+from conformance.verdict.outcome import ItemOutcome
+
+
+def _stated(c: Contract) -> str:
+    if c.raises:
+        return f"raises {c.raises}" + (f" matching {c.match!r}" if c.match else "")
+    return f"returns {c.returns.container if c.returns else 'anything'}"
+
+
+def _a(noun: str) -> str:
+    if noun == "none":
+        return "None"
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _value(raw: Any, tf: Any, x: Any) -> Any:
+    """Arguments as written: {numpy = [shape]} and {tensor = [shape]} become zeros; "{inputs}" the inputs."""
+    if isinstance(raw, dict):
+        if "numpy" in raw:
+            return np.zeros(raw["numpy"], dtype=raw.get("dtype", "float32"))
+        return tf.zeros(raw["tensor"], dtype=raw.get("dtype", "float32"))
+    if isinstance(raw, list):
+        return [_value(v, tf, x) for v in raw]
+    return x if raw == "{inputs}" else raw
+
+
+def describe(value: Any) -> Returns:
+    """What a call returned, in the terms a contract states."""
+    if value is None:
+        return Returns("none")
+    if isinstance(value, (list, tuple)):
+        shapes = tuple(tuple(int(d) for d in getattr(v, "shape", ())) for v in value)
+        return Returns(type(value).__name__, len(value), shapes)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return Returns("tensor", None, (tuple(int(d) for d in value.shape),))
+    return Returns("object")
+
+
+def compare(want: Returns, got: Returns) -> list[str]:
+    problems = []
+    container_ok = want.container == got.container or (
+        want.container == "sequence" and got.container in ("list", "tuple")
+    )
+    if not container_ok:
+        problems.append(f"returned {_a(got.container)}, expected {_a(want.container)}")
+        return problems  # length and shapes mean nothing across containers
+    if want.length is not None and got.length != want.length:
+        problems.append(f"returned {got.length} item(s), expected {want.length}")
+    if want.shapes is not None and got.shapes is not None and tuple(want.shapes) != tuple(got.shapes):
+        problems.append(f"returned shapes {list(got.shapes)}, expected {list(want.shapes)}")
+    return problems
+
+
+def _run(c: Contract, env: tfenv.TFEnv) -> Any:
+    tf, layers = env.tf, env.keras.layers
+    x = tf.random.stateless_uniform(c.inputs, seed=(1, 2)) if c.inputs else None
+    positional = [getattr(layers, c.cell[0])(**c.cell[1])] if c.cell else []
+    if c.call == "new":
+        return getattr(layers, c.layer)(*positional, **c.args)
+    obj = getattr(layers, c.layer)(*positional, **c.args)
+    if c.prepare == "call":
+        obj(x)
+    kwargs = {k: _value(v, tf, x) for k, v in c.call_args.items()}
+    if c.call == "__call__":
+        return obj(x, **kwargs)
+    return getattr(obj, c.call)(**kwargs)
+
+
+def judge(c: Contract) -> ItemOutcome:
+    """Make the contract's call and decide the outcome against what it states and declares."""
+    started = time.perf_counter()
+    env = tfenv.load()
+    declared = applicable(c.divergences, "contract", None, "cpu", env)
+    error: BaseException | None = None
+    failed: dict[str, list[str]] = {}
+    got: Returns | None = None
+    call, happened = c.spelled, "returned normally"
+    try:
+        with env.tf.device("/CPU:0"):
+            value = _run(c, env)
+        got = describe(value)
+        if c.raises:
+            problems = [f"{c.spelled} returned {_a(got.container)}, expected it to raise {c.raises}"]
+        else:
+            problems = [f"{c.spelled} {p}" for p in compare(c.returns, got)] if c.returns else []
+        if problems:
+            failed["returns"] = problems
+    except Exception as exc:
+        if c.raises and exception_matches(c.raises, c.match, exc):
+            happened = f"raised {type(exc).__name__} as the contract states"
+        else:
+            error = exc  # not the stated outcome: a finding, unless a declared divergence says it
+            call = f"{c.spelled} (stated: {_stated(c)})"
+    outcome = decide(declared, error, call, failed, happened)
+    where = f"{c.source}:{c.line}" if c.line else str(c.source)
+    header = f"contract {c.id!r}   ({where})\n  environment: {env.describe()}\n  call: {c.spelled}"
+    record = {
+        **ItemId.contract(c.id).record(),
+        "outcome": outcome.status,
+        "kernel": None,
+        "reason": outcome.reason,
+        "returned": None if got is None else got.container,
+        "duration": time.perf_counter() - started,
+    }
+    return ItemOutcome(
+        outcome.status, header, outcome.reason, outcome.problems, record=record, environment=env.fingerprint
+    )
