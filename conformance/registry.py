@@ -42,6 +42,9 @@ class CheckEntry(Entry):
 
     gate: str | None = None
     requires: str = ""
+    # What its findings name, for a divergence's `differs.what`: {state} and {weight} stand for the layer's
+    # state and weight names (h, c; kernel, cells[1].bias, backward.kernel, ...).
+    subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,16 +78,52 @@ PATHS: tuple[Entry, ...] = (
 )
 
 CHECKS: tuple[CheckEntry, ...] = (
-    CheckEntry("shape", "structure and shapes of what the call returned", "conformance.checks.shape:check"),
-    CheckEntry("dtype", "compute and variable dtypes", "conformance.checks.dtype:check"),
+    CheckEntry(
+        "shape",
+        "structure and shapes of what the call returned",
+        "conformance.checks.shape:check",
+        subjects=("returned", "output", "output.forward", "output.backward", "state.{state}", "cell_step"),
+    ),
+    CheckEntry(
+        "dtype",
+        "compute and variable dtypes",
+        "conformance.checks.dtype:check",
+        subjects=(
+            "output",
+            "output.forward",
+            "output.backward",
+            "state.{state}",
+            "variable.{weight}",
+            "get_initial_state.{state}",
+        ),
+    ),
     CheckEntry(
         "initial_state",
         "none = zeros, a custom state honoured, two chunks = one run",
         "conformance.checks.initial_state:check",
+        subjects=(
+            "get_initial_state",
+            "probe",
+            "none_vs_zeros.output",
+            "none_vs_zeros.state.{state}",
+            "custom.ignored",
+            "custom.output",
+            "custom.state.{state}",
+            "chunks.output",
+            "chunks.state.{state}",
+        ),
     ),
-    CheckEntry("gradient", "BPTT gradients against the oracle's", "conformance.checks.gradient:check"),
     CheckEntry(
-        "agreement", "output and final states against the oracle", "conformance.checks.agreement:check"
+        "gradient",
+        "BPTT gradients against the oracle's",
+        "conformance.checks.gradient:check",
+        subjects=("inputs", "state.{state}", "{weight}"),
+    ),
+    CheckEntry(
+        "agreement",
+        "output and final states against the oracle",
+        "conformance.checks.agreement:check",
+        subjects=("output", "state.{state}"),
     ),
     CheckEntry(
         "values",
@@ -92,6 +131,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "conformance.checks.values:check",
         gate="pinned",
         requires="expect.output or expect.states",
+        subjects=("output", "state.{state}", "probe"),
     ),
     CheckEntry(
         "dropout",
@@ -99,6 +139,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "conformance.checks.dropout:check",
         gate="dropping",
         requires="dropout or recurrent_dropout > 0",
+        subjects=("raised", "finite", "reproducible", "applied"),
     ),
     CheckEntry(
         "stateful",
@@ -106,6 +147,42 @@ CHECKS: tuple[CheckEntry, ...] = (
         "conformance.checks.stateful:check",
         gate="stateful",
         requires="stateful = true",
+        subjects=(
+            "raised",
+            "reset.state.{state}",
+            "other_batch",
+            "carried.output",
+            "carried.state.{state}",
+            "again.output",
+            "again.state.{state}",
+        ),
+    ),
+)
+
+#: Checks a command-line option adds to every item (not listed in a case's expect.checks, but nameable in
+#: a divergence's `differs`).
+OPTION_CHECKS: tuple[CheckEntry, ...] = (
+    CheckEntry(
+        "baseline",
+        "drift from a recorded baseline (--conformance-baseline)",
+        "conformance.checks.baseline:check",
+        subjects=("entry", "output", "state.{state}", "grad.inputs", "grad.state.{state}", "grad.{weight}"),
+    ),
+)
+
+#: Known alternative behaviours a divergence can say a layer follows (`instead`): each builds the
+#: reference the named findings must then agree with.
+ALTERNATIVES: tuple[Entry, ...] = (
+    Entry(
+        "mask_dropped",
+        "the layer ignores the mask: the oracle run over every step, masked ones included",
+        "conformance.checks.alternatives:mask_dropped",
+    ),
+    Entry(
+        "zero_output_in_input_order",
+        "with go_backwards, zero_output_for_mask zeroes the returned sequence where the mask is False in "
+        "input order instead of processing order (the carried-output sequence, zeroed at those steps)",
+        "conformance.checks.alternatives:zero_output_in_input_order",
     ),
 )
 
@@ -139,6 +216,7 @@ REPORT_FORMATS: tuple[FormatEntry, ...] = (
 
 PATH_NAMES = tuple(e.name for e in PATHS)
 CHECK_NAMES = tuple(e.name for e in CHECKS)
+ALTERNATIVE_NAMES = tuple(e.name for e in ALTERNATIVES)
 MODE_NAMES = tuple(e.name for e in MODES)
 
 
@@ -160,5 +238,6 @@ class _Loaded:
 
 
 runner: Callable[[str], Any] = _Loaded(PATHS)
+alternative: Callable[[str], Any] = _Loaded(ALTERNATIVES)
 check: Callable[[str], Any] = _Loaded(CHECKS)
 report_format: Callable[[str], Any] = _Loaded(REPORT_FORMATS)

@@ -156,7 +156,10 @@ def test_every_marker_is_registered_and_selectable(pytester: pytest.Pytester, ma
     pytester.makefile(
         ".toml",
         all=case("every-dtype", f"dtypes = {list(DTYPES)!r}\n".replace("'", '"'))
-        + case("with-divergence", '[[case.divergence]]\nfails = ["agreement"]\nreason = "r"\n'),
+        + case(
+            "with-divergence",
+            '[[case.divergence]]\ndiffers = [{ check = "agreement", what = ["output"] }]\nreason = "r"\n',
+        ),
     )
     markers = pytester.runpytest("--markers")
     markers.stdout.fnmatch_lines([f"@pytest.mark.{marker}:*"])

@@ -148,7 +148,7 @@ def key_of(path: tuple[str | int, ...]) -> str:
 # -- where a mutation goes: every key of the format, walked from the schema ------------------------------
 
 # A list of tables gets this first element, so the mutated key is the only thing wrong with it.
-LIST_BASE: dict[str, dict[str, Any]] = {"divergence": {"reason": "r", "raises": "E"}}
+LIST_BASE: dict[str, dict[str, Any]] = {"divergence": {"reason": "r", "raises": "E", "match": "x"}}
 
 
 def put(doc: Doc, kind: str, path: tuple[str | int, ...], value: Any) -> str:

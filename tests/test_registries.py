@@ -23,7 +23,7 @@ DOCS = (PACKAGE.parent / "docs" / "case-format.md").read_text(encoding="utf-8")
 # Modules of the extension folders that are support, not an extension themselves.
 SUPPORT = {
     "run/paths": {"__init__", "base", "layer"},
-    "checks": {"__init__", "base", "compare", "tolerance", "reference", "baseline"},
+    "checks": {"__init__", "base", "compare", "tolerance", "reference", "baseline", "alternatives"},
     "families": {"__init__", "base", "custom"},
     "families/structures": {"__init__", "base"},
     "results": {"__init__", "file", "report"},

@@ -110,7 +110,7 @@ INVALID = [
     bad("unknown-in-divergence", case(DIV + 'raise = "TypeError"\n'), "divergence[0].raise"),
     bad(
         "unknown-in-when",
-        case(DIV + 'raises = "E"\nwhen = { flavor = ["keras3"] }\n'),
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { flavor = ["keras3"] }\n'),
         "divergence[0].when.flavor",
     ),
     # wrong types
@@ -119,7 +119,11 @@ INVALID = [
     bad("list-as-string", case('paths = "manual_loop"\n'), "paths"),
     bad("table-as-number", case("inputs = 3\n"), "inputs"),
     bad("description-as-number", case("description = 1\n"), "description"),
-    bad("specifier-as-number", case(DIV + 'raises = "E"\nwhen = { tf = 2.16 }\n'), "divergence[0].when.tf"),
+    bad(
+        "specifier-as-number",
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { tf = 2.16 }\n'),
+        "divergence[0].when.tf",
+    ),
     bad(
         "args-value-a-table",
         case('initial_state = { kind = "get_initial_state", args = { batch_size = { n = 1 } } }\n'),
@@ -157,10 +161,14 @@ INVALID = [
     bad("check-misspelled", case('[case.expect]\nchecks = ["gradients"]\n'), "expect.checks[0]"),
     bad(
         "flavour-unknown",
-        case(DIV + 'raises = "E"\nwhen = { flavour = ["keras4"] }\n'),
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { flavour = ["keras4"] }\n'),
         "divergence[0].when.flavour[0]",
     ),
-    bad("fails-not-a-check", case(DIV + 'fails = ["output"]\n'), "divergence[0].fails[0]"),
+    bad(
+        "differs-not-a-check",
+        case(DIV + 'differs = [{ check = "output", what = ["output"] }]\n'),
+        "divergence[0].differs[0].check",
+    ),
     # sizes and ranges
     bad("batch-zero", case(batch="0"), "batch"),
     bad("units-negative", case(units="-3"), "units"),
@@ -202,7 +210,17 @@ INVALID = [
         case("initial_state = { args = { batch_size = 2 } }\n"),
         "initial_state.args",
     ),
-    bad("match-without-raises", case(DIV + 'fails = ["agreement"]\nmatch = "x"\n'), "divergence[0].match"),
+    bad(
+        "match-without-raises",
+        case(DIV + 'differs = [{ check = "agreement", what = ["output"] }]\nmatch = "x"\n'),
+        "divergence[0].match",
+    ),
+    bad("raises-without-match", case(DIV + 'raises = "TypeError"\n'), "divergence[0].raises"),
+    bad(
+        "instead-without-differs",
+        case(DIV + 'raises = "E"\nmatch = "x"\ninstead = "mask_dropped"\n'),
+        "divergence[0].instead",
+    ),
     bad(
         "divergence-without-reason",
         case('[[case.divergence]]\nraises = "TypeError"\n'),
@@ -229,13 +247,22 @@ INVALID = [
     bad("devices-empty", case("devices = []\n"), "devices"),
     bad("checks-empty", case("[case.expect]\nchecks = []\n"), "expect.checks"),
     bad("matrix-axis-empty", case("[case.matrix]\nunits = []\n"), "matrix.units"),
-    bad("divergence-paths-empty", case(DIV + 'raises = "E"\npaths = []\n'), "divergence[0].paths"),
-    bad("fails-empty", case(DIV + "fails = []\n"), "divergence[0].fails"),
     bad(
-        "when-device-empty", case(DIV + 'raises = "E"\nwhen = { device = [] }\n'), "divergence[0].when.device"
+        "divergence-paths-empty", case(DIV + 'raises = "E"\nmatch = "x"\npaths = []\n'), "divergence[0].paths"
+    ),
+    bad("differs-empty", case(DIV + "differs = []\n"), "divergence[0].differs"),
+    bad(
+        "when-device-empty",
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { device = [] }\n'),
+        "divergence[0].when.device",
     ),
     bad("dtypes-repeated", case('dtypes = ["float32", "float32"]\n'), "dtypes"),
-    bad("fails-repeated", case(DIV + 'fails = ["shape", "shape"]\n'), "divergence[0].fails"),
+    bad(
+        "differs-what-repeated",
+        case(DIV + 'differs = [{ check = "agreement", what = ["output", "output"] }]\n'),
+        "divergence[0].differs[0].what",
+    ),
+    bad("the-former-fails", case(DIV + 'fails = ["agreement"]\n'), "divergence[0].fails"),
     bad("matrix-size-repeated", case("[case.matrix]\nbatch = [1, 1]\n"), "matrix.batch"),
     bad(
         "matrix-option-repeated",
@@ -256,12 +283,12 @@ INVALID = [
     ),
     bad(
         "contract-unknown-in-divergence",
-        contract(CDIV + 'fails = ["returns"]\nraise = "E"\n'),
+        contract(CDIV + 'returns = "list"\nraise = "E"\n'),
         "divergence[0].raise",
     ),
     bad(
         "contract-unknown-in-when",
-        contract(CDIV + 'fails = ["returns"]\nwhen = { tf_version = "<2.16" }\n'),
+        contract(CDIV + 'returns = "list"\nwhen = { tf_version = "<2.16" }\n'),
         "divergence[0].when.tf_version",
     ),
     # required keys
@@ -272,7 +299,7 @@ INVALID = [
     bad("contract-cell-layer-missing", contract("cell = { args = { units = 3 } }\n"), "cell.layer"),
     bad(
         "contract-divergence-without-reason",
-        contract('[[contract.divergence]]\nfails = ["returns"]\n'),
+        contract('[[contract.divergence]]\nreturns = "list"\n'),
         "divergence[0].reason",
     ),
     # patterns, enums, types and ranges
@@ -319,9 +346,11 @@ INVALID = [
         contract("call_args = { initial_state = [{ numpy = [2, -3] }] }\n"),
         "call_args.initial_state",
     ),
-    bad("contract-fails-unknown", contract(CDIV + 'fails = ["return"]\n'), "divergence[0].fails[0]"),
+    bad("contract-divergence-returns-unknown", contract(CDIV + 'returns = "lst"\n'), "divergence[0].returns"),
     bad(
-        "contract-fails-repeated", contract(CDIV + 'fails = ["returns", "returns"]\n'), "divergence[0].fails"
+        "contract-divergence-the-former-fails",
+        contract(CDIV + 'fails = ["returns"]\n'),
+        "divergence[0].fails",
     ),
     # keys that need another key
     bad(
@@ -337,7 +366,7 @@ INVALID = [
     ),
     bad(
         "contract-divergence-match-without-raises",
-        contract(CDIV + 'fails = ["returns"]\nmatch = "x"\n'),
+        contract(CDIV + 'returns = "list"\nmatch = "x"\n'),
         "divergence[0].match",
     ),
     bad("contract-not-tables", "contract = 1\n", "contract"),
@@ -404,19 +433,19 @@ KIT_ONLY = [
     # strings with a grammar of their own
     bad(
         "tf-specifier-invalid",
-        case(DIV + 'raises = "E"\nwhen = { tf = "newer than 2.16" }\n'),
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { tf = "newer than 2.16" }\n'),
         "divergence[0].when.tf",
     ),
     bad(
         "keras-specifier-invalid",
-        case(DIV + 'raises = "E"\nwhen = { keras = "3" }\n'),
+        case(DIV + 'raises = "E"\nmatch = "x"\nwhen = { keras = "3" }\n'),
         "divergence[0].when.keras",
     ),
     bad("match-not-a-regex", case(DIV + 'raises = "E"\nmatch = "("\n'), "divergence[0].match"),
     bad("contract-match-not-a-regex", contract(expect='{ raises = "E", match = "[" }'), "expect.match"),
     bad(
         "contract-tf-specifier-invalid",
-        contract(CDIV + 'fails = ["returns"]\nwhen = { tf = "2.16+" }\n'),
+        contract(CDIV + 'returns = "list"\nwhen = { tf = "2.16+" }\n'),
         "divergence[0].when.tf",
     ),
     bad(
@@ -425,8 +454,17 @@ KIT_ONLY = [
         "initial_state.args.batch_size",
     ),
     # exactly one of raises / fails (the Field language has no one-of)
-    bad("raises-and-fails", case(DIV + 'raises = "E"\nfails = ["agreement"]\n'), "divergence[0]"),
-    bad("neither-raises-nor-fails", case(DIV), "divergence[0]"),
+    bad(
+        "raises-and-differs",
+        case(DIV + 'raises = "E"\nmatch = "x"\ndiffers = [{ check = "agreement", what = ["output"] }]\n'),
+        "divergence[0]",
+    ),
+    bad(
+        "differs-naming-no-subject",
+        case(DIV + 'differs = [{ check = "agreement", what = ["kernel"] }]\n'),
+        "divergence[0].differs[0].what[0]",
+    ),
+    bad("neither-raises-nor-differs", case(DIV), "divergence[0]"),
     # across cases, and across [defaults] and a case
     bad("duplicate-ids", case() + case(), "id"),
     bad("duplicate-ids-case-and-contract", case(case_id="k") + contract(), "id"),
@@ -478,8 +516,8 @@ KIT_ONLY = [
         "inputs",
     ),
     bad(
-        "contract-divergence-raises-and-fails",
-        contract(CDIV + 'raises = "E"\nfails = ["returns"]\n'),
+        "contract-divergence-raises-and-returns",
+        contract(CDIV + 'raises = "E"\nmatch = "x"\nreturns = "list"\n'),
         "divergence[0]",
     ),
     bad("contract-divergence-neither", contract(CDIV), "divergence[0]"),
@@ -597,7 +635,13 @@ VALID = [
             '"tf_keras"], device = ["gpu"], dtype = ["float16"] }\n'
         ),
     ),
-    ok("divergence-fails", case(DIV + 'fails = ["gradient", "agreement"]\n')),
+    ok(
+        "divergence-differs",
+        case(
+            DIV + 'differs = [{ check = "gradient", what = ["inputs", "state.*"] }, { check = "agreement", '
+            'what = ["output"], steps = [0, 1], match = "x" }]\ninstead = "mask_dropped"\n'
+        ),
+    ),
     ok(
         "defaults-merge",
         "[defaults]\n"
@@ -629,7 +673,7 @@ VALID = [
         contract(
             'call_args = { batch_size = 2, dtype = "float32" }\n'
             + CDIV
-            + 'when = { flavour = ["keras2", "tf_keras"] }\nfails = ["returns"]\n',
+            + 'when = { flavour = ["keras2", "tf_keras"] }\nreturns = "list"\nlength = 2\nshapes = [[2, 3], [2, 3]]\n',
             layer='"LSTMCell"',
             call='"get_initial_state"',
             expect='{ raises = "TypeError", match = "unexpected keyword argument \'dtype\'" }',

@@ -164,15 +164,15 @@ BAD_CASES: dict[str, Bad] = {
     ),
     # divergences
     "bad version specifier": Bad(
-        DIV + 'when = { tf = ">=2.x" }\nraises = "TypeError"\nreason = "r"',
+        DIV + 'when = { tf = ">=2.x" }\nraises = "TypeError"\nmatch = "x"\nreason = "r"',
         "divergence[0].when.tf",
         ("not a version specifier", "'>=2.x'"),
     ),
     "bad specifier in the second divergence": Bad(
         DIV
-        + 'raises = "TypeError"\nreason = "ok"\n'
+        + 'raises = "TypeError"\nmatch = "x"\nreason = "ok"\n'
         + DIV
-        + 'when = { keras = "3" }\nraises = "X"\nreason = "r"',
+        + 'when = { keras = "3" }\nraises = "X"\nmatch = "x"\nreason = "r"',
         "divergence[1].when.keras",
         ("not a version specifier", "'3'"),
     ),
@@ -181,18 +181,69 @@ BAD_CASES: dict[str, Bad] = {
         "divergence[0].match",
         ("not a regular expression",),
     ),
-    "raises and fails": Bad(
-        DIV + 'raises = "TypeError"\nfails = ["agreement"]\nreason = "r"',
+    "raises and differs": Bad(
+        DIV
+        + 'raises = "TypeError"\nmatch = "x"\ndiffers = [{ check = "agreement", what = ["output"] }]\nreason = "r"',
         "divergence[0]",
-        ("exactly one of 'raises'", "'fails'"),
+        ("exactly one of 'raises'", "'differs'"),
     ),
-    "neither raises nor fails": Bad(DIV + 'reason = "r"', "divergence[0]", ("exactly one of 'raises'",)),
-    "missing reason": Bad(DIV + 'raises = "TypeError"', "divergence[0].reason", ("missing required key",)),
+    "neither raises nor differs": Bad(DIV + 'reason = "r"', "divergence[0]", ("exactly one of 'raises'",)),
+    "missing reason": Bad(
+        DIV + 'raises = "TypeError"\nmatch = "x"', "divergence[0].reason", ("missing required key",)
+    ),
     "match without raises": Bad(
-        DIV + 'fails = ["agreement"]\nmatch = "x"\nreason = "r"', "divergence[0].match", ("'raises'",)
+        DIV + 'differs = [{ check = "agreement", what = ["output"] }]\nmatch = "x"\nreason = "r"',
+        "divergence[0].match",
+        ("'raises'",),
+    ),
+    "raises without match": Bad(
+        DIV + 'raises = "TypeError"\nreason = "r"',
+        "divergence[0].raises",
+        ("only allowed together with 'match'",),
+    ),
+    "the former fails": Bad(
+        DIV + 'fails = ["agreement"]\nreason = "r"',
+        "divergence[0].fails",
+        (
+            "'fails' excused whole checks and is gone",
+            'differs = [{ check = "agreement", what = ["output"] }]',
+        ),
+    ),
+    "differs without what": Bad(
+        DIV + 'differs = [{ check = "agreement" }]\nreason = "r"',
+        "divergence[0].differs[0].what",
+        ("missing required key",),
+    ),
+    "differs naming a subject the check does not report": Bad(
+        DIV + 'differs = [{ check = "agreement", what = ["outptu"] }]\nreason = "r"',
+        "divergence[0].differs[0].what[0]",
+        (
+            "'outptu' names nothing check 'agreement' reports for this layer",
+            "subjects: output, state.h, state.c",
+        ),
+    ),
+    "differs naming a state the layer does not have": Bad(
+        DIV + 'differs = [{ check = "gradient", what = ["state.x*"] }]\nreason = "r"',
+        "divergence[0].differs[0].what[0]",
+        ("'state.x*' names nothing check 'gradient' reports", "state.h, state.c, kernel"),
+    ),
+    "differs with a bad message pattern": Bad(
+        DIV + 'differs = [{ check = "agreement", what = ["output"], match = "(unclosed" }]\nreason = "r"',
+        "divergence[0].differs[0].match",
+        ("not a regular expression",),
+    ),
+    "instead without differs": Bad(
+        DIV + 'raises = "E"\nmatch = "x"\ninstead = "mask_dropped"\nreason = "r"',
+        "divergence[0].instead",
+        ("only allowed together with 'differs'",),
+    ),
+    "unknown instead": Bad(
+        DIV + 'differs = [{ check = "agreement", what = ["output"] }]\ninstead = "mask_dropt"\nreason = "r"',
+        "divergence[0].instead",
+        ("did you mean 'mask_dropped'?",),
     ),
     "flavour typo": Bad(
-        DIV + 'when = { flavour = ["keras33"] }\nraises = "E"\nreason = "r"',
+        DIV + 'when = { flavour = ["keras33"] }\nraises = "E"\nmatch = "x"\nreason = "r"',
         "divergence[0].when.flavour[0]",
         ("found string 'keras33'", "did you mean 'keras3'?"),
     ),

@@ -27,7 +27,7 @@ from conformance.casefile.case import (
     Options,
     Tolerance,
 )
-from conformance.casefile.divergences import divergence
+from conformance.casefile.divergences import check_subjects, divergence
 from conformance.errors import CaseFileError
 from conformance.families import Family, family, structures
 
@@ -67,6 +67,9 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
         )
     out_units = (fam.output_units if fam else None) or u
     expect = _expect(raw.get("expect", {}), options, n_states, {**sizes, "output_units": out_units})
+    divergences = tuple(divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
+    if fam is not None:  # a custom cell's states and weights are known only when it is built
+        check_subjects(divergences, fam.state_names, list(weight_shapes))
     return Case(
         id=case_id,
         source=Path(),
@@ -81,7 +84,7 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
         weights=weights,
         initial_state=init,
         expect=expect,
-        divergences=tuple(divergence(d, i) for i, d in enumerate(raw.get("divergence", []))),
+        divergences=divergences,
         variant=variant,
         description=raw.get("description", ""),
         custom=custom,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,8 +138,39 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Differs:
+    """What a divergence says differs: one check's findings on the named subjects (``what``, fnmatch
+    patterns such as ``output`` or ``state.*``), optionally only at these time steps (exactly) and with a
+    message matching ``match``. Everything not named is still checked."""
+
+    check: str
+    what: tuple[str, ...]
+    steps: tuple[int, ...] | None = None
+    match: str | None = None
+
+    def matches(self, finding: Any) -> bool:
+        """Is this finding (check, subject, message) one this entry names?"""
+        return (
+            finding.check == self.check
+            and any(fnmatch.fnmatchcase(finding.subject, w) for w in self.what)
+            and (self.match is None or re.search(self.match, finding.message) is not None)
+        )
+
+    def describe(self) -> str:
+        steps = f" at steps {list(self.steps)}" if self.steps is not None else ""
+        match = f" matching {self.match!r}" if self.match else ""
+        return f"{self.check} of {', '.join(self.what)}{steps}{match}"
+
+
+@dataclass(frozen=True)
 class Divergence:
-    """A declared, version-conditioned difference; what it expects is a raise or failing checks."""
+    """A declared, version-conditioned difference, strict both ways.
+
+    It says what happens instead of what the case (or contract) states: a raise of this exact class with a
+    message matching ``match``; or (a case) findings on the subjects ``differs`` names — optionally the
+    known alternative behaviour ``instead`` they follow, which the kit then checks; or (a contract) the
+    other outcome ``returns`` it has.
+    """
 
     reason: str
     paths: tuple[str, ...]
@@ -149,15 +182,20 @@ class Divergence:
     modes: tuple[str, ...] | None = None
     raises: str | None = None
     match: str | None = None
-    fails: tuple[str, ...] = ()
+    differs: tuple[Differs, ...] = ()
+    instead: str | None = None
+    returns: Returns | None = None
     link: str | None = None
 
-    def describe(self) -> str:
-        what = (
-            f"raises {self.raises}" + (f" matching {self.match!r}" if self.match else "")
-            if self.raises
-            else "fails " + ", ".join(self.fails)
-        )
+    def what(self) -> str:
+        if self.raises:
+            return f"raises {self.raises}" + (f" matching {self.match!r}" if self.match else "")
+        if self.returns is not None:
+            return f"returns {self.returns.describe()}"
+        said = "differs in " + "; ".join(d.describe() for d in self.differs)
+        return said + (f", following {self.instead!r}" if self.instead else "")
+
+    def conditions(self) -> str:
         conds = [f"{name} {spec}" for name, spec in (("tf", self.tf), ("keras", self.keras)) if spec]
         conds += [
             f"{name} in {list(v)}"
@@ -169,8 +207,10 @@ class Divergence:
             )
             if v
         ]
-        when = f" when {' and '.join(conds)}" if conds else ""
-        return f"{what}{when}: {self.reason}" + (f" ({self.link})" if self.link else "")
+        return f" when {' and '.join(conds)}" if conds else ""
+
+    def describe(self) -> str:
+        return f"{self.what()}{self.conditions()}: {self.reason}" + (f" ({self.link})" if self.link else "")
 
 
 @dataclass(frozen=True)
@@ -224,6 +264,14 @@ class Returns:
     container: str  # tensor | list | tuple | sequence (list or tuple) | none | object (a layer instance)
     length: int | None = None
     shapes: tuple[tuple[int, ...], ...] | None = None  # per element; one shape for a tensor
+
+    def describe(self) -> str:
+        text = {"none": "None", "object": "an object"}.get(self.container, f"a {self.container}")
+        if self.length is not None:
+            text += f" of {self.length}"
+        if self.shapes is not None:
+            text += f" with shapes {[list(s) for s in self.shapes]}"
+        return text
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from conformance.casefile import schema
 from conformance.casefile.case import Contract, Returns
-from conformance.casefile.divergences import divergence, regex
+from conformance.casefile.divergences import contract_divergence, regex
 from conformance.errors import CaseFileError
 
 
@@ -45,9 +44,7 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
     if "returns" in expect:
         shapes = tuple(tuple(s) for s in expect["shapes"]) if "shapes" in expect else None
         returns = Returns(expect["returns"], expect.get("length"), shapes)
-    divergences = tuple(
-        replace(divergence(d, i), paths=("contract",)) for i, d in enumerate(raw.get("divergence", []))
-    )
+    divergences = tuple(contract_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     cell = (raw["cell"]["layer"], dict(raw["cell"].get("args", {}))) if "cell" in raw else None
     return Contract(
         id=raw["id"],

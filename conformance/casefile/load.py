@@ -22,6 +22,7 @@ from conformance.casefile import schema
 from conformance.casefile.build import build
 from conformance.casefile.case import Case, Contract
 from conformance.casefile.contracts import contract
+from conformance.casefile.divergences import refuse_fails
 from conformance.casefile.fields import check
 from conformance.errors import CaseFileError
 
@@ -69,6 +70,7 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
     lines = _id_lines(text)
     defaults = data.get("defaults", {})
     try:
+        refuse_fails(defaults, "defaults.")
         check(defaults, schema.DEFAULTS, "defaults")
     except CaseFileError as exc:
         raise exc.located(case="[defaults]") from None
@@ -82,6 +84,7 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
         label = entry_id if isinstance(entry_id, str) else f"#{count[kind]}"
         line = lines.get(label, 0) or None
         try:
+            refuse_fails(raw, "")
             if kind == "contract":
                 check(raw, schema.CONTRACT, "")
             else:

@@ -254,34 +254,68 @@ WHEN = Field(
     },
 )
 
-DIVERGENCE = Field(
+_DIVERGENCE_COMMON = {
+    "paths": Field(
+        "list", "Paths it applies to (default: all).", items=Field("string", enum=PATHS), min_items=1
+    ),
+    "when": WHEN,
+    "raises": Field(
+        "string",
+        "The exact exception class raised instead (its name, e.g. 'TypeError', or module-qualified); a "
+        "subclass or base class does not match.",
+        pattern=r"[A-Za-z_][A-Za-z0-9_.]*",
+    ),
+    "match": Field("string", "Regular expression the exception message must contain (re.search)."),
+    "reason": Field("string", "Why, in a sentence a reader of the report understands.", required=True),
+    "link": Field("string", "Source: an issue, a release note, a commit."),
+}
+
+DIFFERS = Field(
     "table",
-    "A known, declared difference: the item reports xfail with the reason; strict, so if the behaviour "
-    "comes back the item fails and says the divergence is gone.",
+    "One thing that differs: a check's findings on the named subjects; everything else stays checked.",
     fields={
-        "paths": Field(
-            "list", "Paths it applies to (default: all).", items=Field("string", enum=PATHS), min_items=1
-        ),
-        "when": WHEN,
-        "raises": Field(
+        "check": Field(
             "string",
-            "Exception class name the path raises, e.g. 'TypeError'.",
-            pattern=r"[A-Za-z_][A-Za-z0-9_.]*",
+            "The check whose findings it names ('baseline' under --conformance-baseline).",
+            required=True,
+            enum=(*CHECKS, *(e.name for e in registry.OPTION_CHECKS)),
         ),
-        "match": Field("string", "Regular expression the exception message must contain (re.search)."),
-        "fails": Field(
+        "what": Field(
             "list",
-            "Checks expected to fail ('returns' for a contract, 'baseline' under --conformance-baseline).",
-            items=Field("string", enum=(*CHECKS, "returns", "baseline")),
+            "The subjects that differ, e.g. 'output', 'state.h', 'state.*', 'inputs', 'kernel', "
+            "'chunks.output' (each check's subjects are listed in docs/case-format.md); fnmatch patterns.",
+            items=Field("string", pattern=r"[A-Za-z0-9_.\[\]*?]+"),
+            required=True,
             min_items=1,
             unique=True,
         ),
-        "reason": Field("string", "Why, in a sentence a reader of the report understands.", required=True),
-        "link": Field("string", "Source: an issue, a release note, a commit."),
+        "steps": Field(
+            "list",
+            "The time steps (of the output sequence or the inputs' gradient) where it differs: exactly "
+            "these.",
+            items=Field("integer", minimum=0),
+            unique=True,
+        ),
+        "match": Field("string", "Regular expression the finding's message must contain (re.search)."),
     },
-    depends={"match": ("raises",)},
 )
 
+DIVERGENCE = Field(
+    "table",
+    "A known, declared difference: the item reports xfail with the reason. Say what happens instead — "
+    "raises (with match), or differs (what differs, and optionally instead: the known behaviour it "
+    "follows). Strict: if it no longer happens the item fails and says the divergence is gone.",
+    fields={
+        **_DIVERGENCE_COMMON,
+        "differs": Field("list", "What differs, one table per check.", items=DIFFERS, min_items=1),
+        "instead": Field(
+            "string",
+            "The known alternative behaviour the differing findings follow; the kit checks them against it.",
+            enum=registry.ALTERNATIVE_NAMES,
+        ),
+    },
+    depends={"match": ("raises",), "raises": ("match",), "instead": ("differs",)},
+)
 # What a contract may call: the constructor, the layer, and methods that neither write files nor reach
 # outside the layer. A case file is data; this list is what keeps a contract from being a script.
 CONTRACT_CALLS = (
@@ -308,6 +342,27 @@ _ARRAY_ARG = Field(
     },
 )
 _SCALAR_ARG = (Field("string"), Field("integer"), Field("number"), Field("boolean"))
+_RETURNS = {
+    "returns": Field(
+        "string",
+        "The container returned: tensor, list, tuple, sequence (list or tuple), none, or object (an "
+        "instance, for 'new').",
+        enum=("tensor", "list", "tuple", "sequence", "none", "object"),
+    ),
+    "length": Field("integer", "Number of items of a list/tuple.", minimum=0),
+    "shapes": Field(
+        "list",
+        "Shape of each item (one shape for a tensor).",
+        items=Field("list", items=Field("integer", minimum=0)),
+    ),
+}
+CONTRACT_DIVERGENCE = Field(
+    "table",
+    "A known, declared difference of a contract: the other outcome the call has where it applies — raises "
+    "(the exact class, with match) or returns (with length and shapes) — checked as strictly as expect.",
+    fields={n: f for n, f in _DIVERGENCE_COMMON.items() if n != "paths"} | _RETURNS,
+    depends={"match": ("raises",), "raises": ("match",), "length": ("returns",), "shapes": ("returns",)},
+)
 _ARG = Field("any_of", options=(*_SCALAR_ARG, _ARRAY_ARG, Field("list", items=_ARRAY_ARG)))
 _CLASS = Field(
     "string", "A class of keras.layers, e.g. 'LSTM', 'LSTMCell', 'RNN'.", pattern=r"[A-Z][A-Za-z0-9_]*"
@@ -357,24 +412,17 @@ CONTRACT = Field(
             "The outcome: either returns (with length and shapes) or raises (with match).",
             required=True,
             fields={
-                "returns": Field(
+                **_RETURNS,
+                "raises": Field(
                     "string",
-                    "The container returned: tensor, list, tuple, sequence (list or tuple), "
-                    "none, or object (an instance, for 'new').",
-                    enum=("tensor", "list", "tuple", "sequence", "none", "object"),
+                    "The exact exception class (its name or module-qualified; not a base class).",
+                    pattern=r"[A-Za-z_][A-Za-z0-9_.]*",
                 ),
-                "length": Field("integer", "Number of items of a list/tuple.", minimum=0),
-                "shapes": Field(
-                    "list",
-                    "Shape of each item (one shape for a tensor).",
-                    items=Field("list", items=Field("integer", minimum=0)),
-                ),
-                "raises": Field("string", "Exception class name.", pattern=r"[A-Za-z_][A-Za-z0-9_.]*"),
                 "match": Field("string", "Regular expression the message must contain (re.search)."),
             },
             depends={"match": ("raises",), "length": ("returns",), "shapes": ("returns",)},
         ),
-        "divergence": Field("list", "Known divergences (paths do not apply).", items=DIVERGENCE),
+        "divergence": Field("list", "Known divergences (paths do not apply).", items=CONTRACT_DIVERGENCE),
     },
 )
 

@@ -11,7 +11,21 @@ def check(ctx: Context) -> CheckResult:
     if ref is None:
         r.not_applicable = "a custom cell without a reference function: the manual loop is the reference"
         return r
-    r.judge(run.output, ref.output(), tol, f"output of {ctx.call} vs {ref.label}")
+    r.judge(
+        run.output,
+        ref.output(),
+        tol,
+        f"output of {ctx.call} vs {ref.label}",
+        subject="output",
+        vs_reference=True,
+    )
     for name, got, want in zip(run.family.state_names, run.states or [], ref.main.states):
-        r.judge(got, want, tol, f"final {name} of {ctx.call} vs {ref.label}")
+        r.judge(
+            got,
+            want,
+            tol,
+            f"final {name} of {ctx.call} vs {ref.label}",
+            subject=f"state.{name}",
+            vs_reference=True,
+        )
     return r

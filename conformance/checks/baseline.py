@@ -199,17 +199,16 @@ def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Toleranc
     result = CheckResult("baseline")
     source = entry_path(root, run.item)
     if not source.exists():
-        result.problems.append(
-            f"not in the baseline: no entry {source} (record one with --conformance-record)"
-        )
+        result.add("entry", f"not in the baseline: no entry {source} (record one with --conformance-record)")
         return result
     try:
         stored, stored_meta = read(source)
     except (OSError, ValueError) as exc:
-        result.problems.append(f"baseline entry {source} is unreadable: {exc}")
+        result.add("entry", f"baseline entry {source} is unreadable: {exc}")
         return result
     if stored_meta.get("case_hash") != case_hash(case):
-        result.problems.append(
+        result.add(
+            "entry",
             f"the case changed since {source} was recorded (case hash {stored_meta.get('case_hash')}"
             f" -> {case_hash(case)}): re-record it with --conformance-record"
         )
@@ -220,7 +219,7 @@ def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Toleranc
     for d in drifts:
         result.worst = max(result.worst, d.worst)
         if d.message:
-            result.problems.append(f"{d.message}\n  ({recorded}; {source})")
+            result.add(d.name, f"{d.message}\n  ({recorded}; {source})", vs_reference=True)
     result.details = {
         d.name: {
             "max_abs": d.max_abs,

@@ -19,6 +19,7 @@ class Comparison:
     worst: float  # largest |error| / allowed error over all elements (<= 1 passes)
     message: str
     count: int = 0  # elements beyond tolerance
+    steps: tuple[int, ...] | None = None  # the time steps (axis 1 of a 3-d array) where elements differ
 
     @property
     def ok(self) -> bool:
@@ -39,6 +40,7 @@ def compare(
         return Comparison(
             what, float("inf"), f"{what}: shape {actual.shape}, expected {expected.shape}", actual.size
         )
+    timed = actual.ndim == 3  # (batch, time, features): which steps differ is part of the finding
     atol = tol.atol * max(1.0, float(np.max(np.abs(expected), initial=0.0))) if scale_atol else tol.atol
     allowed = atol + tol.rtol * np.abs(expected)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -82,4 +84,18 @@ def compare(
     first = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)[:MAX_INDICES]]
     more = f" (+{count - len(first)} more)" if count > len(first) else ""
     lines.append(f"  first differing indices: {', '.join(map(str, first))}{more}")
-    return Comparison(what, worst, "\n".join(lines), count)
+    steps = tuple(int(t) for t in np.flatnonzero(bad.any(axis=(0, 2)))) if timed else None
+    if steps is not None:
+        lines.append(f"  differing time steps: {ranges(steps)} of {actual.shape[1]}")
+    return Comparison(what, worst, "\n".join(lines), count, steps)
+
+
+def ranges(steps: tuple[int, ...]) -> str:
+    """(0, 1, 2, 5) -> '0-2, 5'."""
+    out: list[str] = []
+    for s in steps:
+        if out and s == int(out[-1].rsplit("-", 1)[-1]) + 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{s}"
+        else:
+            out.append(str(s))
+    return ", ".join(out)

@@ -21,18 +21,20 @@ def check(ctx: Context) -> CheckResult:
     first, second = found.runs
     call = next((s for s in ctx.run.steps if s.startswith("keras.utils.set_random_seed")), "training=True")
     if not np.all(np.isfinite(first)):
-        r.problems.append(f"training=True output has non-finite values [{call}]")
+        r.add("finite", f"training=True output has non-finite values [{call}]")
     if not np.array_equal(first, second, equal_nan=True):
         diff = np.abs(first - second)
-        r.problems.append(
+        r.add(
+            "reproducible",
             f"not reproducible: two training=True runs from set_random_seed({found.seed}) differ in "
-            f"{int(np.count_nonzero(diff))} of {diff.size} elements (max {np.nanmax(diff):.3g}) [{call}]"
+            f"{int(np.count_nonzero(diff))} of {diff.size} elements (max {np.nanmax(diff):.3g}) [{call}]",
         )
     moved = float(np.max(np.abs(first - ctx.run.output), initial=0.0))
     if moved <= tol.atol:
-        r.problems.append(
+        r.add(
+            "applied",
             f"training=True output equals the inference output (max difference {moved:.3g}): dropout "
-            f"was not applied [{call}]"
+            f"was not applied [{call}]",
         )
     r.details = {"max_change_from_inference": moved}
     return r

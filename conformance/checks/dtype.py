@@ -15,18 +15,26 @@ def check(ctx: Context) -> CheckResult:
     outputs = (
         ["forward output", "backward output"] if ctx.case.structure.pair_outputs and not loop else ["output"]
     )
-    names = [*outputs, *fam.state_names] if loop or ctx.case.options.return_state else outputs
-    for name, got in zip(names, run.main.dtypes):
+    subjects = ["output.forward", "output.backward"] if len(outputs) == 2 else ["output"]
+    states = [*fam.state_names] if loop or ctx.case.options.return_state else []
+    names = [*outputs, *states]
+    for name, subject, got in zip(names, [*subjects, *(f"state.{n}" for n in states)], run.main.dtypes):
         if got != compute:
-            r.problems.append(
-                f"{name}.dtype={got}, expected {compute} (compute dtype of {ctx.dtype}) [{ctx.call}]"
+            r.add(
+                subject, f"{name}.dtype={got}, expected {compute} (compute dtype of {ctx.dtype}) [{ctx.call}]"
             )
     for name, got in run.variables.items():
         if got != variable:
-            r.problems.append(f"cell.{name}.dtype={got}, expected {variable} (variable dtype of {ctx.dtype})")
+            r.add(
+                f"variable.{name}",
+                f"cell.{name}.dtype={got}, expected {variable} (variable dtype of {ctx.dtype})",
+            )
     if run.initial_state is not None:
         call = next((s for s in run.steps if ".get_initial_state(" in s), "get_initial_state")
         for name, got in zip(fam.state_names, run.initial_state.dtypes):
             if got != compute:
-                r.problems.append(f"get_initial_state()[{name}].dtype={got}, expected {compute} [{call}]")
+                r.add(
+                    f"get_initial_state.{name}",
+                    f"get_initial_state()[{name}].dtype={got}, expected {compute} [{call}]",
+                )
     return r

@@ -16,7 +16,7 @@ def check(ctx: Context) -> CheckResult:
     if probes.custom is None and probes.error is None:
         r.not_applicable = "no probes were run"
         return r
-    if r.raised(probes.error):
+    if r.raised(probes.error, "probe"):
         return r
     _none_is_zeros(ctx, r)
     _custom_is_honoured(ctx, r)
@@ -33,16 +33,18 @@ def _get_initial_state(ctx: Context, r: CheckResult) -> None:
     shapes = [a.shape for a in got.arrays]
     want = fam.state_shapes(case.batch, case.units)
     if (got.container == "tensor" and fam.n_states > 1) or shapes != want:
-        r.problems.append(
+        r.add(
+            "get_initial_state",
             f"{call} returned {got.container} of shapes {shapes}, expected a list of "
-            f"{fam.n_states} zero arrays of shapes {want} ({', '.join(fam.state_names)})"
+            f"{fam.n_states} zero arrays of shapes {want} ({', '.join(fam.state_names)})",
         )
         return
     for name, a in zip(fam.state_names, got.arrays):
         if np.any(a != 0):
-            r.problems.append(
+            r.add(
+                "get_initial_state",
                 f"{call}[{name}] is not all zeros: {int(np.count_nonzero(a))} of {a.size} "
-                f"non-zero, max |value| {np.max(np.abs(a)):.4g}"
+                f"non-zero, max |value| {np.max(np.abs(a)):.4g}",
             )
 
 
@@ -51,9 +53,10 @@ def _none_is_zeros(ctx: Context, r: CheckResult) -> None:
     if probes.none is None or probes.zeros is None:
         return  # the manual loop has no "no state"
     (none_seq, none_states), (zero_seq, zero_states) = probes.none, probes.zeros
-    r.judge(none_seq, zero_seq, tol, "output sequence with no initial_state vs with explicit zeros")
+    what = "with no initial_state vs with explicit zeros"
+    r.judge(none_seq, zero_seq, tol, f"output sequence {what}", subject="none_vs_zeros.output")
     for name, a, b in zip(ctx.run.family.state_names, none_states, zero_states):
-        r.judge(a, b, tol, f"final {name} with no initial_state vs with explicit zeros")
+        r.judge(a, b, tol, f"final {name} {what}", subject=f"none_vs_zeros.state.{name}")
 
 
 def _custom_is_honoured(ctx: Context, r: CheckResult) -> None:
@@ -63,17 +66,24 @@ def _custom_is_honoured(ctx: Context, r: CheckResult) -> None:
     zero_seq, _ = probes.zeros
     moved = float(np.max(np.abs(custom_seq - zero_seq), initial=0.0))
     if moved <= tol.atol:
-        r.problems.append(
+        r.add(
+            "custom.ignored",
             "a custom initial_state was ignored: the output sequence equals the zero-state run "
-            f"(max difference {moved:.3g})"
+            f"(max difference {moved:.3g})",
         )
     oracle = ref.trace(ctx.run.data.custom_state) if ref is not None else None
     if ref is not None and oracle is not None:  # a reference that can start anywhere (the loop cannot)
+        what = f"from a custom initial_state vs {ref.label}"
         r.judge(
-            custom_seq, oracle.sequence, tol, f"output sequence from a custom initial_state vs {ref.label}"
+            custom_seq,
+            oracle.sequence,
+            tol,
+            f"output sequence {what}",
+            subject="custom.output",
+            vs_reference=True,
         )
         for name, a, b in zip(ctx.run.family.state_names, custom_states, oracle.states):
-            r.judge(a, b, tol, f"final {name} from a custom initial_state vs {ref.label}")
+            r.judge(a, b, tol, f"final {name} {what}", subject=f"custom.state.{name}", vs_reference=True)
 
 
 def _chunks_carry(ctx: Context, r: CheckResult) -> None:
@@ -93,6 +103,7 @@ def _chunks_carry(ctx: Context, r: CheckResult) -> None:
         tol,
         f"outputs of two chunks ({split.first_len} steps, then {split.second_len}, in processing order; "
         f"final state carried) vs one run over the whole sequence{where}",
+        subject="chunks.output",
     )
     for name, a, b in zip(ctx.run.family.state_names, chunked.states, ctx.run.probes.custom[1]):
-        r.judge(a, b, tol, f"final {name} after two chunks vs one run")
+        r.judge(a, b, tol, f"final {name} after two chunks vs one run", subject=f"chunks.state.{name}")

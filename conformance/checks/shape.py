@@ -29,16 +29,17 @@ def _loop(
     run = ctx.run
     got = run.output.shape
     if got != out_shape:
-        r.problems.append(f"stacked loop output.shape={got}, expected {out_shape} [{ctx.call}]")
+        r.add("output", f"stacked loop output.shape={got}, expected {out_shape} [{ctx.call}]")
     step = run.cell_step
     if step is None:
         return
     shapes = [a.shape for a in step.arrays]
     want = ctx.case.structure.step_state_shapes(state_shapes)
     if step.container == "tensor" or shapes != want:
-        r.problems.append(
+        r.add(
+            "cell_step",
             f"cell(x_t, states) returned new states as {step.container} of shapes {shapes}, "
-            f"expected a list/tuple of {len(want)} arrays of shapes {want}"
+            f"expected a list/tuple of {len(want)} arrays of shapes {want}",
         )
 
 
@@ -51,14 +52,18 @@ def _pair(
     n_expected = len(outputs) + (fam.n_states if ctx.case.options.return_state else 0)
     half = (*out_shape[:-1], out_shape[-1] // 2)
     if main.container == "tensor" or len(main.arrays) != n_expected:
-        r.problems.append(
+        r.add(
+            "returned",
             f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a list of "
-            f"{n_expected} ({', '.join([*outputs, *fam.state_names][:n_expected])}) for merge_mode=None"
+            f"{n_expected} ({', '.join([*outputs, *fam.state_names][:n_expected])}) for merge_mode=None",
         )
         return
-    for name, array, expected in zip([*outputs, *fam.state_names], main.arrays, [half, half, *state_shapes]):
+    subjects = ["output.forward", "output.backward", *(f"state.{n}" for n in fam.state_names)]
+    for name, subject, array, expected in zip(
+        [*outputs, *fam.state_names], subjects, main.arrays, [half, half, *state_shapes]
+    ):
         if array.shape != expected:
-            r.problems.append(f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
+            r.add(subject, f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
 
 
 def _layer(
@@ -67,17 +72,19 @@ def _layer(
     fam, main, opts = ctx.run.family, ctx.run.main, ctx.case.options
     n_expected = 1 + (fam.n_states if opts.return_state else 0)
     if opts.return_state and (main.container == "tensor" or len(main.arrays) != n_expected):
-        r.problems.append(
+        r.add(
+            "returned",
             f"{ctx.call} returned {main.container} of {len(main.arrays)} item(s), expected a "
-            f"list/tuple of {n_expected} (output, {', '.join(fam.state_names)}) for return_state=True"
+            f"list/tuple of {n_expected} (output, {', '.join(fam.state_names)}) for return_state=True",
         )
         return
     if not opts.return_state and main.container != "tensor":
-        r.problems.append(
-            f"{ctx.call} returned a {main.container}, expected one tensor for return_state=False"
+        r.add(
+            "returned", f"{ctx.call} returned a {main.container}, expected one tensor for return_state=False"
         )
         return
     wants: list[tuple[int, ...]] = [out_shape, *state_shapes]
     for name, array, expected in zip(["output", *fam.state_names], main.arrays, wants):
         if array.shape != expected:
-            r.problems.append(f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")
+            subject = "output" if name == "output" else f"state.{name}"
+            r.add(subject, f"{name}.shape={array.shape}, expected {expected} [{ctx.call}]")

@@ -34,9 +34,12 @@ class Raised:
 
     @property
     def summary(self) -> str:
-        """``ValueError: <the message's first line>``."""
-        text = str(self.error).strip()
-        return f"{type(self.error).__name__}: {text.splitlines()[0] if text else ''}"
+        """``ValueError: <the message's first line>``, and the cause where a traced function's error puts it
+        after a stack and Keras's call arguments ("in user code: ... Input 'b' of 'MatMul' Op has ...")."""
+        lines = [line.strip() for line in str(self.error).strip().splitlines() if line.strip()]
+        text = f"{type(self.error).__name__}: {lines[0] if lines else ''}"
+        cause = [x for x in lines[1:] if not x.startswith(("•", "Call arguments received", "File "))]
+        return text + (f" ... {cause[-1]}" if cause else "")
 
     def __str__(self) -> str:
         return f"{self.call} raised {self.summary}"

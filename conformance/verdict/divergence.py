@@ -1,17 +1,23 @@
 """Known divergences: which declarations apply to an item, and what its outcome is given them.
 
-A divergence is strict. If what it declares happens, the item is an xfail carrying the reason; if it
-does not happen any more, the item fails and says the divergence is gone, so a declaration never outlives
-the behaviour it describes.
+A divergence is strict both ways, and excuses only what it names. A declared raise must happen (the exact
+class, the message matching); declared differences must each be found (on the subjects named, at exactly
+the steps named, matching the pattern named), and where the divergence says which known behaviour the
+layer follows instead, the named findings must vanish against that behaviour's reference. Every finding a
+divergence does not name fails the item, as without it. When what is declared no longer happens, the item
+fails and says the divergence is gone, so a declaration never outlives the behaviour it describes.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from conformance.casefile.case import Divergence
+from conformance.casefile.case import Differs, Divergence
+from conformance.checks.base import Finding
+from conformance.checks.compare import ranges
 from conformance.run.tfenv import TFEnv
 
 
@@ -44,16 +50,16 @@ def applicable(
     return found
 
 
-def exception_matches(name: str, pattern: str | None, error: BaseException) -> bool:
-    """Is ``error`` an instance of a class called ``name`` (bare or module-qualified, anywhere in its
-    MRO), with a message that ``pattern`` finds (``re.search``)? Declarations and contracts both ask this."""
-    mro = type(error).__mro__
-    names = {c.__name__ for c in mro} | {f"{c.__module__}.{c.__name__}" for c in mro}
+def exception_is(name: str, pattern: str | None, error: BaseException) -> bool:
+    """Is ``error`` exactly of the class called ``name`` (bare or module-qualified; not a subclass of it,
+    not a base class of it), with a message that ``pattern`` finds (``re.search``)?"""
+    cls = type(error)
+    names = {cls.__name__, f"{cls.__module__}.{cls.__name__}"}
     return name in names and (pattern is None or re.search(pattern, str(error)) is not None)
 
 
 def raised_matches(d: Divergence, error: BaseException) -> bool:
-    return d.raises is not None and exception_matches(d.raises, d.match, error)
+    return d.raises is not None and exception_is(d.raises, d.match, error)
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,57 @@ class Outcome:
     problems: tuple[str, ...] = ()
 
 
+def _gone(d: Divergence, what: str) -> str:
+    return f"known divergence is gone: {what} ({d.describe()}). Remove or narrow the declaration."
+
+
+def _same_subject(entry: Differs, f: Finding) -> bool:
+    return f.check == entry.check and any(fnmatch.fnmatchcase(f.subject, w) for w in entry.what)
+
+
+def _differences(
+    d: Divergence, findings: Sequence[Finding], against_instead: Sequence[Finding]
+) -> tuple[list[Finding], list[str]]:
+    """(the findings this divergence excuses, what is wrong with the declaration)."""
+    excused: list[Finding] = []
+    problems: list[str] = []
+    for entry in d.differs:
+        hit = [f for f in findings if entry.matches(f)]
+        if not hit:
+            seen = sorted({f.name for f in findings if f.check == entry.check})
+            instead = f" (it found {', '.join(seen)})" if seen else ""
+            problems.append(_gone(d, f"declared that {entry.describe()} differs, but it does not{instead}"))
+            continue
+        if entry.steps is not None:
+            for f in hit:
+                if f.steps is not None and f.steps != entry.steps:
+                    problems.append(
+                        f"declared that {entry.describe()} differs, but {f.name} differs at steps "
+                        f"{ranges(f.steps)} ({d.describe()}):\n{f.message}"
+                    )
+        excused += hit
+    if d.instead:
+        for f in against_instead:
+            if f.vs_reference and any(_same_subject(e, f) for e in d.differs):
+                problems.append(
+                    f"declared that {f.name} follows {d.instead!r} instead ({d.describe()}), but it does not "
+                    f"match that either:\n{f.message}"
+                )
+    return excused, problems
+
+
 def decide(
     divergences: Sequence[Divergence],
     error: BaseException | None,
     call: str,
-    failed_checks: dict[str, list[str]],
-    happened: str = "returned normally",
+    findings: Sequence[Finding],
+    against_instead: Mapping[int, Sequence[Finding]] | None = None,
 ) -> Outcome:
-    """Combine what happened (an exception, or failed checks) with what was declared."""
+    """Combine what happened (an exception, or findings) with what was declared.
+
+    ``against_instead[i]``: the findings of the checks re-run against the reference of divergence ``i``'s
+    ``instead`` behaviour."""
     raising = [d for d in divergences if d.raises]
-    failing = [d for d in divergences if d.fails]
     if error is not None:
         for d in raising:
             if raised_matches(d, error):
@@ -84,24 +131,22 @@ def decide(
             said += "\n  declared instead: " + "; ".join(d.describe() for d in raising)
         return Outcome("failed", problems=(said,))
     problems = [
-        f"known divergence is gone: declared that this item {d.describe()}, but {call} {happened}. "
-        "Remove or narrow the declaration."
-        for d in raising
+        _gone(d, f"declared that this item {d.what()}, but {call} returned normally") for d in raising
     ]
-    declared = {name: d for d in failing for name in d.fails}
-    for name, msgs in failed_checks.items():
-        if name not in declared:
-            problems.extend(f"[{name}] {m}" for m in msgs)
-    for name, d in declared.items():
-        if name not in failed_checks:
-            problems.append(
-                f"known divergence is gone: check {name!r} was declared to fail ({d.describe()}) "
-                "but passed. Remove or narrow the declaration."
-            )
+    excused: list[Finding] = []
+    used: list[Divergence] = []
+    for i, d in enumerate(divergences):
+        if not d.differs:
+            continue
+        hit, wrong = _differences(d, findings, (against_instead or {}).get(i, ()))
+        excused += hit
+        problems += wrong
+        used.append(d)
+    problems += [f"[{f.check}] {f.message}" for f in findings if not any(f is e for e in excused)]
     if problems:
         return Outcome("failed", problems=tuple(problems))
-    if declared:
-        reasons = "; ".join(sorted({d.describe() for d in declared.values()}))
-        detail = "\n".join(f"[{n}] {m}" for n, ms in failed_checks.items() for m in ms)
+    if excused:
+        reasons = "; ".join(dict.fromkeys(d.describe() for d in used))
+        detail = "\n".join(f"[{f.check}] {f.message}" for f in excused)
         return Outcome("xfailed", f"known divergence: {reasons}\n{detail}")
     return Outcome("passed")

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.casefile.case import Case
+from conformance import registry
+from conformance.casefile.case import Case, Divergence, Tolerance
 from conformance.checks import CheckResult, evaluate
 from conformance.checks import baseline as baselines
+from conformance.checks.base import Finding
 from conformance.checks.tolerance import for_item
 from conformance.errors import KitEnvironmentError
 from conformance.item import ItemId
@@ -46,14 +48,16 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     declared = applicable(case.divergences, item.path, item.dtype, item.device, env, item.mode)
     run: PathRun | None = None
     error: BaseException | None = None
+    against_instead: dict[int, list[Finding]] = {}
     try:
         run = execute(env, case, item)
         steps, call = run.steps, run.main_call
         results = _results(case, item, run, env, options, record)
+        against_instead = _against_instead(case, item, run, env, declared)
     except PathError as exc:
         steps, call, error, results = exc.steps, exc.call, exc.error, []
-    failed = {r.name: r.problems for r in results if r.failed}
-    outcome = decide(declared, error, call, failed)
+    findings = [f for r in results for f in r.findings]
+    outcome = decide(declared, error, call, findings, against_instead)
     record.update(
         outcome=outcome.status,
         kernel=run.kernel if run else None,
@@ -73,6 +77,24 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     )
 
 
+def _tolerances(case: Case, item: ItemId, env: tfenv.TFEnv) -> tuple[Tolerance, Tolerance]:
+    return for_item(item.dtype, case.expect.tolerance, tf32=env.tf32 and item.device == "gpu")
+
+
+def _against_instead(
+    case: Case, item: ItemId, run: PathRun, env: tfenv.TFEnv, declared: list[Divergence]
+) -> dict[int, list[Finding]]:
+    """For each declared divergence that names the behaviour followed instead: the checks' findings against
+    that behaviour's reference (the findings it names must vanish there)."""
+    out = {}
+    for i, d in enumerate(declared):
+        if d.instead:
+            ref = registry.alternative(d.instead)(case, run.data, run.family)
+            results = evaluate(case, item.dtype, run, _tolerances(case, item, env), ref)
+            out[i] = [f for r in results for f in r.findings]
+    return out
+
+
 def _results(
     case: Case,
     item: ItemId,
@@ -82,7 +104,7 @@ def _results(
     record: dict[str, Any],
 ) -> list[CheckResult]:
     """Every check of the case on the run; the baseline comparison or recording when asked for."""
-    tols = for_item(item.dtype, case.expect.tolerance, tf32=env.tf32 and item.device == "gpu")
+    tols = _tolerances(case, item, env)
     results = evaluate(case, item.dtype, run, tols)
     if options.baseline_dir is not None:
         results.append(baselines.check(run, case, item.dtype, options.baseline_dir, tols))
