@@ -234,7 +234,8 @@ def test_declared_other_return_is_xfailed_with_reason(pytester: pytest.Pytester)
     result.assert_outcomes(xfailed=1)
     result.stdout.fnmatch_lines(
         [
-            f"XFAIL cases.toml::k[[]contract[]] - known divergence: returns a tensor with shapes [[][[]2, 3[]][]]: {REASON}*"
+            f"XFAIL cases.toml::k[[]contract[]] - known divergence: returns a tensor with shapes "
+            f"[[][[]2, 3[]][]]: {REASON}*"
         ]
     )
 
@@ -347,7 +348,8 @@ def test_declared_raise_gone_while_the_stated_raise_happens_fails(pytester: pyte
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            f"*known divergence is gone:*raised TypeError*as the contract states*declared instead: raises ValueError*{REASON}*"
+            f"*known divergence is gone:*raised TypeError*as the contract states*declared instead: "
+            f"raises ValueError*{REASON}*"
         ]
     )
 

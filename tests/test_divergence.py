@@ -128,9 +128,8 @@ def test_declared_difference_that_is_gone_fails(pytester: pytest.Pytester) -> No
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
-            "*known divergence is gone: declared that agreement of output differs, but it does not (differs in*"
-            + REASON
-            + "*"
+            "*known divergence is gone: declared that agreement of output differs, but it does not "
+            "(differs in*" + REASON + "*"
         ]
     )
 
@@ -149,8 +148,10 @@ def test_undeclared_check_failure_is_not_excused(pytester: pytest.Pytester) -> N
 
 # Zero weights, zero state: every output is 0 and so is every state. Pinned: the output at step 1 and h.
 PINNED_STEP_AND_STATE = (
-    'weights = { kind = "constant", value = 0.0 }\noptions = { return_sequences = true, return_state = true }\n'
-    'expect = { checks = ["values"], output = [[[0.0, 0.0], [1.0, 0.0]]], states = [[[0.5, 0.0]], [[0.0, 0.0]]] }\n'
+    'weights = { kind = "constant", value = 0.0 }\noptions = { return_sequences = true, '
+    "return_state = true }\n"
+    'expect = { checks = ["values"], output = [[[0.0, 0.0], [1.0, 0.0]]], states = [[[0.5, 0.0]], '
+    "[[0.0, 0.0]]] }\n"
 )
 
 
@@ -184,7 +185,8 @@ def test_declared_steps_must_be_exactly_the_differing_steps(
         shown = "".join({"[": "[[]", "]": "[]]"}.get(c, c) for c in steps)  # brackets, literally, for fnmatch
         result.stdout.fnmatch_lines(
             [
-                f"*declared that values of output at steps {shown} differs, but values:output differs at steps 1*"
+                f"*declared that values of output at steps {shown} differs, but values:output "
+                f"differs at steps 1*"
             ]
         )
 
@@ -193,7 +195,8 @@ def test_a_message_pattern_narrows_what_is_excused(pytester: pytest.Pytester) ->
     text = case_file(
         "pinned",
         PINNED_WRONG,
-        f'differs = [{{ check = "values", what = ["output"], match = "not in this message" }}]\nreason = "{REASON}"',
+        'differs = [{ check = "values", what = ["output"], match = "not in this message" }]\n'
+        f'reason = "{REASON}"',
     )
     result = run(pytester, text)
     result.assert_outcomes(failed=3)
@@ -231,7 +234,8 @@ def test_non_matching_divergence_does_not_excuse_a_raise(
     text = case_file(
         "raising",
         RAISING,
-        f'when = {{ {when.format(other=others)} }}\nraises = "TypeError"\nmatch = "nonsense"\nreason = "{REASON}"',
+        f'when = {{ {when.format(other=others)} }}\nraises = "TypeError"\nmatch = '
+        f'"nonsense"\nreason = "{REASON}"',
     )
     result = run(pytester, text)
     result.assert_outcomes(failed=3)
@@ -332,7 +336,8 @@ def test_a_layer_that_does_what_the_divergence_says_instead_is_an_xfail(pytester
     result.assert_outcomes(xfailed=1)
     result.stdout.fnmatch_lines(
         [
-            "XFAIL victim.toml::victim*known divergence: differs in agreement of output*following 'mask_dropped'*"
+            "XFAIL victim.toml::victim*known divergence: differs in agreement of output*following "
+            "'mask_dropped'*"
         ]
     )
 
@@ -346,8 +351,10 @@ def test_a_layer_that_differs_otherwise_fails_naming_the_declared_behaviour(
     assert_breakage_reported(
         result,
         [
-            "*declared that agreement:output follows 'mask_dropped' instead (*THE-DECLARED-REASON*), but it does "
+            "*declared that agreement:output follows 'mask_dropped' instead "
+            "(*THE-DECLARED-REASON*), but it does "
             "not match that either:",
-            "output of layer(x, mask=mask, initial_state=[[]h, c[]]) vs oracle without the mask ('mask_dropped'): *",
+            "output of layer(x, mask=mask, initial_state=[[]h, c[]]) vs oracle without the mask "
+            "('mask_dropped'): *",
         ],
     )

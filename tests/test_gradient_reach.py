@@ -152,6 +152,7 @@ def test_truncation_is_caught_where_the_gradient_vanishes_too(
     assert_breakage_reported(
         result,
         [
-            "*[[]gradient[]] d loss / d inputs per time step vs oracle: agrees from step 199 back to step 168*then differs from step 167: is zero*"
+            "*[[]gradient[]] d loss / d inputs per time step vs oracle: agrees from step 199 back "
+            "to step 168*then differs from step 167: is zero*"
         ],
     )

@@ -175,7 +175,8 @@ def test_results_file_of_a_real_run(pytester: pytest.Pytester) -> None:
         ".toml",
         c='[[case]]\nid = "r"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\n'
         'paths = ["manual_loop", "fused_layer"]\ndevices = ["cpu"]\n'
-        '[[case.divergence]]\npaths = ["fused_layer"]\ndiffers = [{ check = "agreement", what = ["output"] }]\n'
+        '[[case.divergence]]\npaths = ["fused_layer"]\ndiffers = [{ check = "agreement", what = '
+        '["output"] }]\n'
         'reason = "pretend"\n',
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-results", "out/r.json")

@@ -673,7 +673,10 @@ VALID = [
         contract(
             'call_args = { batch_size = 2, dtype = "float32" }\n'
             + CDIV
-            + 'when = { flavour = ["keras2", "tf_keras"] }\nreturns = "list"\nlength = 2\nshapes = [[2, 3], [2, 3]]\n',
+            + (
+                'when = { flavour = ["keras2", "tf_keras"] }\nreturns = "list"\nlength = 2\nshapes = '
+                "[[2, 3], [2, 3]]\n"
+            ),
             layer='"LSTMCell"',
             call='"get_initial_state"',
             expect='{ raises = "TypeError", match = "unexpected keyword argument \'dtype\'" }',

@@ -183,7 +183,10 @@ BAD_CASES: dict[str, Bad] = {
     ),
     "raises and differs": Bad(
         DIV
-        + 'raises = "TypeError"\nmatch = "x"\ndiffers = [{ check = "agreement", what = ["output"] }]\nreason = "r"',
+        + (
+            'raises = "TypeError"\nmatch = "x"\ndiffers = [{ check = "agreement", what = ["output"] '
+            '}]\nreason = "r"'
+        ),
         "divergence[0]",
         ("exactly one of 'raises'", "'differs'"),
     ),

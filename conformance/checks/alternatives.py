@@ -36,7 +36,12 @@ def mask_dropped(case: Case, data: CaseData, fam: Family) -> Reference:
         assert g is not None
         return Gradients(np.where(keep, g.inputs, 0.0), g.initial_state, g.weights)
 
-    return Reference(case, data, "oracle without the mask ('mask_dropped')", base.trace, gradients)
+    def forward(state: tuple[np.ndarray, ...]) -> Trace:
+        trace = base.trace(state)
+        assert trace is not None
+        return trace
+
+    return Reference(case, data, "oracle without the mask ('mask_dropped')", forward, gradients)
 
 
 def zero_output_in_input_order(case: Case, data: CaseData, fam: Family) -> Reference:
