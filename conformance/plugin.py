@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.harness.collect import SETTINGS, CaseFile, is_case_file
+from conformance.harness.collect import SETTINGS, CaseFile, continue_past_case_file_errors, is_case_file
 from conformance.harness.markers import MARKERS
 from conformance.harness.options import Settings, add_options
 from conformance.harness.results_writer import ResultsWriter
@@ -34,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
     return tfenv.header_lines() + isolation.header_lines(settings.timeout, settings.deterministic)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    continue_past_case_file_errors(session)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:

@@ -37,8 +37,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class CheckEntry(Entry):
-    """A check. ``gate`` (an attribute of the case's options) makes it run only where the options call for
-    it, and only then may a case list it; ``requires`` says what that is, for the error message."""
+    """A check. ``gate`` makes it run only where the case calls for it, and only then may a case list it:
+    ``options.<attribute>`` (true in the case's options) or ``expect.<key>|expect.<key>`` (a key given in
+    its expect table); ``requires`` says what that is, for the error message."""
 
     gate: str | None = None
     requires: str = ""
@@ -111,6 +112,10 @@ CHECKS: tuple[CheckEntry, ...] = (
             "custom.state.{state}",
             "chunks.output",
             "chunks.state.{state}",
+            "own_layer.none_vs_zeros.output",
+            "own_layer.none_vs_zeros.state.{state}",
+            "own_layer.custom.output",
+            "own_layer.custom.state.{state}",
         ),
     ),
     CheckEntry(
@@ -129,7 +134,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "values",
         "numbers pinned in the case file",
         "conformance.checks.values:check",
-        gate="pinned",
+        gate="expect.output|expect.states",
         requires="expect.output or expect.states",
         subjects=("output", "state.{state}", "probe"),
     ),
@@ -137,7 +142,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "dropout",
         "training=True reproducible from a seed, and not the inference output",
         "conformance.checks.dropout:check",
-        gate="dropping",
+        gate="options.dropping",
         requires="dropout or recurrent_dropout > 0",
         subjects=("raised", "finite", "reproducible", "applied"),
     ),
@@ -145,7 +150,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "stateful",
         "a stateful layer carries and resets its state",
         "conformance.checks.stateful:check",
-        gate="stateful",
+        gate="options.stateful",
         requires="stateful = true",
         subjects=(
             "raised",
@@ -156,6 +161,14 @@ CHECKS: tuple[CheckEntry, ...] = (
             "again.output",
             "again.state.{state}",
         ),
+    ),
+    CheckEntry(
+        "kernel",
+        "the fused layer ran the kernel the case expects (no silent fallback)",
+        "conformance.checks.kernel:check",
+        gate="expect.kernel",
+        requires="expect.kernel",
+        subjects=("kernel",),
     ),
 )
 

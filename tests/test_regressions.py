@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import assert_breakage_reported, run_broken
+from conftest import assert_breakage_reported, flavour, run_broken
 
 pytestmark = pytest.mark.requires_tf
 
@@ -105,6 +105,64 @@ BREAKAGES: dict[str, tuple[str, list[str]]] = {
             "*victim*fused_layer-eager-float32-cpu*",
             "*[[]agreement[]] output of layer(x, initial_state=[[]h, c[]]) vs oracle*",
         ],
+    ),
+    "the layer's output in the wrong dtype": (
+        """
+        orig = K.layers.LSTM.__call__
+        def call(self, *a, **kw):
+            out = orig(self, *a, **kw)
+            return [tf.cast(out[0], tf.float64), *out[1:]] if isinstance(out, (list, tuple)) else out
+        K.layers.LSTM.__call__ = call
+        """,
+        [
+            "*victim*fused_layer*",
+            "*[[]dtype[]] output.dtype=float64, expected float32 (compute dtype of float32)*",
+        ],
+    ),
+    "no initial_state is not zeros": (
+        """
+        for cls in (K.layers.RNN, K.layers.LSTM):
+            def make(orig):
+                def call(self, inputs, *a, initial_state=None, **kw):
+                    if initial_state is None:  # a layer whose default state is not zeros
+                        b = tf.shape(inputs)[0]
+                        initial_state = [tf.fill([b, 4], 0.1), tf.fill([b, 4], 0.1)]
+                    return orig(self, inputs, *a, initial_state=initial_state, **kw)
+                return call
+            cls.__call__ = make(cls.__call__)
+        """,
+        [
+            "*[[]initial_state[]] output sequence with no initial_state vs with explicit zeros: "
+            "*elements differ*"
+        ],
+    ),
+    "the state is not carried into the second chunk": (
+        """
+        for cls in (K.layers.RNN, K.layers.LSTM):
+            def make(orig):
+                def call(self, inputs, *a, initial_state=None, **kw):
+                    if initial_state is not None and inputs.shape[1] == 2:  # a chunk: the state is dropped
+                        initial_state = [tf.zeros_like(s) for s in tf.nest.flatten(initial_state)]
+                    return orig(self, inputs, *a, initial_state=initial_state, **kw)
+                return call
+            cls.__call__ = make(cls.__call__)
+        """,
+        [
+            "*[[]initial_state[]] outputs of two chunks (2 steps, then 2, in processing order; final state "
+            "carried) vs one run over the whole sequence: *"
+        ],
+    ),
+    "non-finite gradients": (
+        """
+        @tf.custom_gradient
+        def poisoned(x):
+            return tf.identity(x), lambda dy: dy * float("nan")
+        orig = K.layers.LSTMCell.call
+        def call(self, inputs, states, *a, **kw):
+            return orig(self, poisoned(inputs), states, *a, **kw)
+        K.layers.LSTMCell.call = call
+        """,
+        ["*victim*manual_loop*", "*[[]gradient[]] d loss / d inputs: 24 of 24 elements are not finite*"],
     ),
 }
 
@@ -388,3 +446,29 @@ def test_unbroken_family_passes(
     result = run_broken(pytester, victim(family, dict(options)), "", CPU, "-v")
     assert _outcomes(result) == dict.fromkeys(PATHS, "PASSED"), result.stdout.str()
     result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("keras3", [True, False], ids=["keras3-spelling", "keras2-spelling"])
+def test_get_initial_state_returning_non_zeros_is_reported(
+    pytester: pytest.Pytester, tf: Any, keras3: bool
+) -> None:
+    """``get_initial_state`` as the case spells it must return zeros: a cell whose states start at 0.5 fails
+    the initial_state check, naming the call."""
+    if keras3 != (flavour(tf) == "keras3"):
+        pytest.skip("the spelling of the other Keras")
+    args = "batch_size = 2" if keras3 else 'batch_size = 2, dtype = "float32"'
+    case = CASE.replace(
+        'initial_state = { kind = "random" }',
+        f'initial_state = {{ kind = "get_initial_state", on = "cell", args = {{ {args} }} }}\npaths '
+        f'= ["manual_loop"]',
+    )
+    patch = """
+    orig = K.layers.LSTMCell.get_initial_state
+    def get_initial_state(self, *a, **kw):
+        return [s + 0.5 for s in orig(self, *a, **kw)]
+    K.layers.LSTMCell.get_initial_state = get_initial_state
+    """
+    result = run_broken(pytester, case, patch, CPU)
+    assert_breakage_reported(
+        result, ["*[[]initial_state[]] cell.get_initial_state(*)[[]h[]] is not all zeros: 8 of 8 non-zero*"]
+    )

@@ -439,3 +439,27 @@ def test_errors_do_not_depend_on_position(pytester: pytest.Pytester) -> None:
     _result, output = run_collect(pytester)
     (line,) = error_lines(output, "bad.toml")
     assert "bad.toml:2: case 'first': key 'paths[0]'" in line, line
+
+
+@pytest.mark.requires_tf
+@pytest.mark.parametrize("dist", [["-p", "no:xdist"], ["-n", "2"]], ids=["in-process", "xdist"])
+def test_a_bad_file_does_not_stop_a_real_run(pytester: pytest.Pytester, dist: list[str]) -> None:
+    """README's promise, in a real run: the malformed file is one clean error, the good file's items run
+    and pass, and the exit status is non-zero."""
+    pytester.makefile(".toml", good=GOOD, bad=TEMPLATE.format(body="batch = 0"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *dist)
+    assert result.ret == 1, result.stdout.str()
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*bad.toml:12: case 'the-bad-one': key 'batch': expected an integer*"])
+    result.stdout.no_fnmatch_line("*Interrupted*")
+    assert_no_kit_traceback(result.stdout.str())
+
+
+@pytest.mark.requires_tf
+def test_a_broken_python_test_module_still_stops_the_run(pytester: pytest.Pytester) -> None:
+    """Only case-file errors are let through: pytest's own rule holds for everything else."""
+    pytester.makefile(".toml", good=GOOD)
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    assert result.ret == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(["*Interrupted: 1 error during collection*"])

@@ -268,23 +268,26 @@ def _states(raw: list[Any], n_states: int | None, shape: tuple[int, int], key: s
 
 
 def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: dict[str, int]) -> Expect:
-    pinned = "output" in raw or "states" in raw
     gated = {e.name: e for e in registry.CHECKS if e.gate}
 
     def on(name: str) -> bool:
-        gate = gated[name].gate
-        return pinned if gate == "pinned" else bool(getattr(options, str(gate)))
+        """A gated check runs by default (and may be listed) only where the case calls for it."""
+        gate = str(gated[name].gate)
+        if gate.startswith("options."):
+            return bool(getattr(options, gate.removeprefix("options.")))
+        return any(g.removeprefix("expect.") in raw for g in gate.split("|"))
 
     checks = tuple(raw.get("checks", [c for c in registry.CHECK_NAMES if c not in gated or on(c)]))
     for name in checks:
-        if name in gated and name != "values" and not on(name):
+        if name in gated and name not in ("values", "kernel") and not on(name):
             raise CaseFileError(
                 f"check {name!r} needs options with {gated[name].requires}", key="expect.checks"
             )
-    if pinned:
-        checks = checks if "values" in checks else (*checks, "values")
-    elif "values" in checks:
-        raise CaseFileError(f"check 'values' needs {gated['values'].requires}", key="expect.checks")
+    for name in ("values", "kernel"):  # what the case pins or states is checked even if checks omits it
+        if on(name) and name not in checks:
+            checks = (*checks, name)
+        elif name in checks and not on(name):
+            raise CaseFileError(f"check {name!r} needs {gated[name].requires}", key="expect.checks")
     output = None
     if "output" in raw:
         b, t, u = sizes["batch"], sizes["timesteps"], sizes["output_units"]
@@ -299,4 +302,5 @@ def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: 
         output=output,
         states=states,
         pinned_tolerance=Tolerance(atol=raw.get("atol", 1e-6), rtol=raw.get("rtol", 1e-6)),
+        kernel=raw.get("kernel"),
     )

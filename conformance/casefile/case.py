@@ -45,6 +45,7 @@ class Options:
     recurrent_activation: str = "sigmoid"
     use_bias: bool = True
     unit_forget_bias: bool = True
+    recurrent_initializer: str = "orthogonal"
     reset_after: bool = True
     go_backwards: bool = False
     unroll: bool = False
@@ -135,6 +136,7 @@ class Expect:
     output: Any = None
     states: tuple[Any, ...] | None = None
     pinned_tolerance: Tolerance = Tolerance(atol=1e-6, rtol=1e-6)
+    kernel: str | None = None  # "fused" | "generic": the kernel the fused layer must run
 
 
 @dataclass(frozen=True)

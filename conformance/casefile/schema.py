@@ -26,6 +26,7 @@ MODES = registry.MODE_NAMES
 PADDINGS = ("right", "left")
 MASK_VIA = ("argument", "masking_layer")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+INITIALIZERS = ("orthogonal", "glorot_uniform", "glorot_normal", "he_uniform", "zeros", "ones")
 FLAVOURS = ("keras2", "keras3", "tf_keras")
 DATA_KINDS = ("random", "constant", "explicit")
 STATE_KINDS = ("none", "zeros", "random", "explicit", "get_initial_state")
@@ -60,6 +61,13 @@ OPTIONS = Field(
             "string", "Gate activation (lstm, gru).", enum=ACTIVATIONS, default="sigmoid"
         ),
         "use_bias": Field("boolean", "Whether the cell has a bias vector.", default=True),
+        "recurrent_initializer": Field(
+            "string",
+            "Keras's initializer of the recurrent kernel (the case's weights replace what it makes). "
+            "Default: Keras's own (orthogonal), except for bfloat16 items, which the kit builds with "
+            "glorot_uniform: the orthogonal initializer's QR has no bfloat16 kernel.",
+            enum=INITIALIZERS,
+        ),
         "unit_forget_bias": Field(
             "boolean",
             "LSTM: initialise the forget-gate bias to ones (Keras's initializer only).",
@@ -232,6 +240,14 @@ EXPECT = Field(
             "ndarray", "A pinned expected output (e.g. a published number), as the layer returns it."
         ),
         "states": Field("list", "Pinned expected final states, in Keras order.", items=Field("ndarray")),
+        "kernel": Field(
+            "string",
+            "The kernel the fused layer must run, as observed: 'fused' (the fused kernel its Keras has "
+            "on the item's device: cuDNN on a GPU, Keras 2's standard_lstm / standard_gru on the CPU, "
+            "the generic loop on a Keras 3 CPU, which has none) or 'generic' (the generic loop over the "
+            "cell).",
+            enum=("fused", "generic"),
+        ),
         **_TOL,
     },
 )

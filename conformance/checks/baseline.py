@@ -210,7 +210,7 @@ def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Toleranc
         result.add(
             "entry",
             f"the case changed since {source} was recorded (case hash {stored_meta.get('case_hash')}"
-            f" -> {case_hash(case)}): re-record it with --conformance-record"
+            f" -> {case_hash(case)}): re-record it with --conformance-record",
         )
         return result
     env = stored_meta.get("fingerprint", {})

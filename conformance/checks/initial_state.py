@@ -21,6 +21,7 @@ def check(ctx: Context) -> CheckResult:
     _none_is_zeros(ctx, r)
     _custom_is_honoured(ctx, r)
     _chunks_carry(ctx, r)
+    _own_layer(ctx, r)
     return r
 
 
@@ -107,3 +108,30 @@ def _chunks_carry(ctx: Context, r: CheckResult) -> None:
     )
     for name, a, b in zip(ctx.run.family.state_names, chunked.states, ctx.run.probes.custom[1]):
         r.judge(a, b, tol, f"final {name} after two chunks vs one run", subject=f"chunks.state.{name}")
+
+
+def _own_layer(ctx: Context, r: CheckResult) -> None:
+    """The same, on the case's own layer as configured (the probes above use a layer with every return
+    flag on): no state there equals zeros, and a custom state gives the oracle's output and states."""
+    probes, ref, tol, run = ctx.run.probes, ctx.ref, ctx.values_tol, ctx.run
+    if probes.own_zeros is None or probes.own_custom is None:
+        return
+    names = run.family.state_names
+    zeros_out, zeros_states = probes.own_zeros
+    if ctx.case.initial_state.kind == "none":  # the main call had no state: it must equal zeros
+        what = f"{ctx.call} with no initial_state vs with explicit zeros"
+        r.judge(run.output, zeros_out, tol, f"output of {what}", subject="own_layer.none_vs_zeros.output")
+        for name, a, b in zip(names, run.states or [], zeros_states):
+            r.judge(a, b, tol, f"final {name} of {what}", subject=f"own_layer.none_vs_zeros.state.{name}")
+    oracle = ref.trace(run.data.custom_state) if ref is not None else None
+    if ref is None or oracle is None:
+        return
+    out, states = probes.own_custom
+    what = f"of the case's own layer from a custom initial_state vs {ref.label}"
+    r.judge(
+        out, ref.output(oracle), tol, f"output {what}", subject="own_layer.custom.output", vs_reference=True
+    )
+    for name, a, b in zip(names, states, oracle.states):
+        r.judge(
+            a, b, tol, f"final {name} {what}", subject=f"own_layer.custom.state.{name}", vs_reference=True
+        )

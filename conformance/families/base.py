@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from conformance.casefile.case import Options
 
 #: Options every gated cell (LSTM, GRU) accepts; a family adds its own.
-GATED = ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")
+GATED = (
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "dropout",
+    "recurrent_dropout",
+    "recurrent_initializer",
+)
 
 
 @dataclass(frozen=True)

@@ -8,5 +8,5 @@ FAMILY = Family(
     "SimpleRNN",
     ("h",),
     "conformance.oracle.simple_rnn",
-    cell_options=("activation", "use_bias", "dropout", "recurrent_dropout"),
+    cell_options=("activation", "use_bias", "dropout", "recurrent_dropout", "recurrent_initializer"),
 )

@@ -18,7 +18,9 @@ from conformance.families.base import Family
 from conformance.families.structures import flatten
 from conformance.item import ItemId
 from conformance.oracle.types import Trace
+from conformance.run import kernels
 from conformance.run.data import CaseData, make
+from conformance.run.kernels import Kernel
 from conformance.run.paths.base import Runner
 from conformance.run.probes import (
     DropoutRuns,
@@ -46,7 +48,8 @@ class PathRun:
 
     item: ItemId
     family: Family
-    kernel: str
+    kernel: Kernel  # observed while the main call ran
+    flavour: str
     steps: list[str]
     data: CaseData
     main: Returned  # what the configured call returned
@@ -119,17 +122,29 @@ def _execute(r: Runner, item: ItemId) -> PathRun:
         **variables,
     }
     # Forward and backward are one step, compiled together in the function and XLA modes as a training
-    # step is (a tape outside an XLA function cannot take its gradient at all).
+    # step is (a tape outside an XLA function cannot take its gradient at all). The kernel is observed
+    # while it runs (traced: Keras 2's runtime tensors are returned from the step).
+    with kernels.observe(r.env) as seen:
 
-    def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any]]:
-        return _step(r, x, init, mask, sources)
+        def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any], list[Any]]:
+            value, grads = _step(r, x, init, mask, sources)
+            return value, grads, list(seen.runtimes)
 
-    value, grads = r.in_mode("step", step)(x, init, mask)
+        value, grads, runtimes = r.in_mode("step", step)(x, init, mask)
+    kernels.resolve(seen, runtimes)
     output, states = r.split(value)
     run = PathRun(
         item=item,
         family=r.family,
-        kernel=r.kernel(item.device),
+        kernel=kernels.describe(
+            item.path,
+            r.family.cell_class,
+            r.family.layer_class,
+            case.custom is not None,
+            item.mode,
+            seen,
+        ),
+        flavour=r.env.flavour,
         steps=r.steps,
         data=data,
         main=returned(value),

@@ -93,6 +93,10 @@ class Probes:
     zeros: SeqStates | None = None
     custom: SeqStates | None = None  # a seeded non-zero state
     chunked: Chunked | None = None
+    # The case's own layer (configured as the case says, not the probe layer's forced return flags), from
+    # zeros and from the custom state: (output as configured, returned states). Layer paths only.
+    own_zeros: SeqStates | None = None
+    own_custom: SeqStates | None = None
     error: Raised | None = None
 
 
@@ -145,9 +149,18 @@ def initial_state_probes(r: Runner, x: Any, init: list[Any] | None, mask: Any) -
             out.as_case = getattr(out, same) or probe(x, init)
         if t >= 2 and r.structure.chunkable:
             out.chunked = _two_chunks(r, call, x, custom, mask)
+        if r.name != "manual_loop":
+            out.own_zeros = _own_layer(r, x, r.states(data.zero_state()), mask)
+            out.own_custom = _own_layer(r, x, custom, mask)
     except Exception as exc:  # a finding of the initial-state check alone; the other checks still report
         out.error = Raised(r.last_call, exc)
     return out
+
+
+def _own_layer(r: Runner, x: Any, state: list[Any], mask: Any) -> SeqStates:
+    """The case's own layer called with ``state``: its output as configured, and the states it returns."""
+    output, states = r.split(r.in_mode("call")(x, state, mask))
+    return to_numpy(output), [to_numpy(s) for s in states or []]
 
 
 def _two_chunks(r: Runner, call: Any, x: Any, state: list[Any], mask: Any) -> Chunked:

@@ -60,7 +60,9 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     outcome = decide(declared, error, call, findings, against_instead)
     record.update(
         outcome=outcome.status,
-        kernel=run.kernel if run else None,
+        kernel=str(run.kernel) if run else None,
+        kernel_kind=run.kernel.kind if run else None,
+        kernel_evidence=run.kernel.evidence if run else None,
         reason=outcome.reason,
         checks={r.name: ("failed" if r.failed else "n/a" if r.not_applicable else "passed") for r in results},
         worst={r.name: r.worst for r in results if r.worst},
@@ -69,7 +71,7 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     )
     return ItemOutcome(
         outcome.status,
-        header(case, item, env, run.kernel if run else None, steps),
+        header(case, item, env, str(run.kernel) if run else None, steps),
         outcome.reason,
         outcome.problems,
         record=record,

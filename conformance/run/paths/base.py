@@ -24,8 +24,6 @@ from conformance.run.data import DTYPE_ROLES, CaseData
 from conformance.run.tensors import feed, feed_all
 from conformance.run.tfenv import TFEnv
 
-GENERIC = "generic RNN loop (backend rnn over the cell)"
-
 
 class Runner:
     """One path for one item: builds once, then answers ``call`` and ``probe`` as often as checks need."""
@@ -103,10 +101,19 @@ class Runner:
         if self.case.custom is not None:
             kwargs = {**self.case.custom.args, "dtype": self.dtype}
         else:
-            kwargs = {**self.case.options.cell_kwargs(self.family.cell_options), "dtype": self.dtype}
+            kwargs = {**self.own_kwargs(), "dtype": self.dtype}
         cls, shown = self.keras_class(self.family.cell_class)
         self.record(f"cell = {shown}({self.case.units}, {fmt_kwargs(kwargs)})")
         return cls(self.case.units, **kwargs)
+
+    def own_kwargs(self) -> dict[str, Any]:
+        """The family's constructor arguments from the case; a bfloat16 item is built with an initializer
+        that has a bfloat16 kernel (the case's weights replace what it makes; Keras's orthogonal default
+        calls QR, which has none — its own case says so)."""
+        kwargs = self.case.options.cell_kwargs(self.family.cell_options)
+        if self.dtype == "bfloat16":
+            kwargs.setdefault("recurrent_initializer", "glorot_uniform")
+        return kwargs
 
     def resolve_family(self, cell: Any) -> None:
         """For a custom cell, read its states and weights off the built cell (built-ins are known)."""
@@ -166,9 +173,6 @@ class Runner:
 
     def probe(self, x: Any, initial_state: list[Any] | None, mask: Any = None) -> tuple[Any, list[Any]]:
         """(output sequence, final states) with the same weights, whatever the case's options."""
-        raise NotImplementedError
-
-    def kernel(self, device: str) -> str:
         raise NotImplementedError
 
     def split(self, value: Any) -> tuple[Any, list[Any] | None]:

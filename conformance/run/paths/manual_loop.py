@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.families.structures import flatten
-from conformance.run import modes
 from conformance.run.paths.base import Runner
 from conformance.run.tensors import Returned, returned
 
@@ -106,6 +105,3 @@ class ManualLoop(Runner):
         raise TypeError(
             "the manual loop has no layer: get_initial_state on = 'layer' needs rnn_wrapper or fused_layer"
         )
-
-    def kernel(self, device: str) -> str:
-        return f"python loop over {self.family.cell_class}.call" + modes.suffix(self.mode)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.run import modes
-from conformance.run.paths.base import GENERIC
 from conformance.run.paths.layer import LayerRunner
 
 
@@ -16,6 +14,3 @@ class RNNWrapper(LayerRunner):
         kwargs = {**layer_kwargs, "dtype": self.dtype}
         layer = self.structure.wrapper_layer(self.new_cell, self.keras, kwargs, self.record)
         return self.structure.wrap(layer, self.keras, self.record)
-
-    def kernel(self, device: str) -> str:
-        return GENERIC + modes.suffix(self.mode)
