@@ -37,7 +37,9 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     """Run the item and decide its outcome; exceptions from TF become findings, kit bugs propagate."""
     started = time.perf_counter()
     env = tfenv.load()
-    record: dict[str, Any] = item.record()
+    record: dict[str, Any] = {**item.record(), "family": case.layer, "structure": case.structure.kind}
+    if case.expect.tolerance:
+        record["tolerance_override"] = dict(case.expect.tolerance)
     if item.device == "gpu" and not env.gpus:
         if options.gpu_required:
             raise KitEnvironmentError(

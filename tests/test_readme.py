@@ -1,0 +1,72 @@
+"""README's example outputs are real output of the current code: each is re-run here and compared.
+
+The failure example is TF 2.21's (its numbers and kernel are that release's); on another release the
+comparison is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+import pytest
+from conftest import REPO, run_broken
+
+pytestmark = pytest.mark.requires_tf
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+VICTIM = """
+[[case]]
+id = "victim"
+layer = "lstm"
+batch = 2
+timesteps = 4
+features = 3
+units = 4
+dtypes = ["float32"]
+options = { return_sequences = true, return_state = true }
+initial_state = { kind = "random" }
+"""
+SHIFTED = """
+orig = K.layers.LSTM.__call__
+def call(self, *a, **kw):
+    out = orig(self, *a, **kw)
+    return [out[0] + 1e-3, *out[1:]] if isinstance(out, (list, tuple)) else out + 1e-3
+K.layers.LSTM.__call__ = call
+"""
+
+
+def _block(starting: str) -> list[str]:
+    """The fenced block of README.md whose first line starts with ``starting``."""
+    for block in re.findall(r"```[a-z]*\n(.*?)```", README, re.DOTALL):
+        if block.startswith(starting):
+            return block.rstrip("\n").splitlines()
+    raise AssertionError(f"README.md has no block starting {starting!r}")
+
+
+def test_the_failure_example_is_real_output(pytester: pytest.Pytester, tf: ModuleType) -> None:
+    if not tf.__version__.startswith("2.21."):
+        pytest.skip(f"README's example is TF 2.21's output; this is TF {tf.__version__}")
+    result = run_broken(pytester, VICTIM, SHIFTED, "--conformance-devices=cpu", "-k", "fused")
+    out = result.stdout.str().replace(f"({pytester.path}/victim.toml:2)", "(victim.toml:2)").splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("case 'victim'"))
+    end = next(i for i in range(start, len(out)) if out[i].startswith("====="))
+    assert out[start:end] == _block("case 'victim'")
+
+
+def test_the_header_example_is_real_output(pytester: pytest.Pytester, tf: ModuleType) -> None:
+    """The report header README shows is what a run prints, line for line (environment facts aside)."""
+    shown = _block("conformance: ")
+    pytester.makefile(".toml", c=VICTIM)
+    header = [
+        line
+        for line in pytester.runpytest("--co", "-p", "no:cacheprovider").outlines
+        if line.startswith("conformance: ")
+    ]
+    assert len(header) == len(shown)
+    for got, want in zip(header, shown):
+        assert re.sub(r"[\d.]+", "N", got.split(",")[0]) == re.sub(r"[\d.]+", "N", want.split(",")[0]), (
+            got,
+            want,
+        )
