@@ -48,7 +48,7 @@ def test_each_dtype_catches_its_output_error(pytester: pytest.Pytester, dtype: s
         "--conformance-devices=cpu",
     )
     assert_breakage_reported(
-        result, [f"*[[]agreement[]] output of layer(x) vs oracle: * elements differ * beyond atol=*, rtol=*"]
+        result, ["*[[]agreement[]] output of layer(x) vs oracle: * elements differ * beyond atol=*, rtol=*"]
     )
 
 
