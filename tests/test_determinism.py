@@ -18,7 +18,8 @@ from conftest import CASES
 
 pytestmark = pytest.mark.requires_tf
 
-SUBSET = ("seed_examples.toml", "lstm_dtypes.toml")  # 30 CPU items: seeded inputs, weights and states
+SUBSET = ("seed_examples.toml", "lstm_dtypes.toml")  # 39 CPU items: seeded inputs, weights and states
+ITEMS = 39
 REVERSE = "def pytest_collection_modifyitems(items):\n    items.reverse()\n"
 
 
@@ -38,7 +39,7 @@ def run(pytester: pytest.Pytester, name: str, *args: str) -> dict[str, Any]:
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     data = json.loads((pytester.path / f"{name}.json").read_text())
-    assert data["status"] == "complete" and len(data["items"]) == 30, data
+    assert data["status"] == "complete" and len(data["items"]) == ITEMS, data
     return data
 
 

@@ -315,7 +315,7 @@ options = { return_sequences = true, return_state = true }
 differs = [
     { check = "agreement", what = ["output", "state.*"] },
     { check = "gradient", what = ["inputs", "state.*", "kernel", "recurrent_kernel", "bias"] },
-    { check = "initial_state", what = ["custom.output", "custom.state.*"] },
+    { check = "initial_state", what = ["custom.output", "custom.state.*", "own_layer.custom.*"] },
 ]
 instead = "mask_dropped"
 reason = "THE-DECLARED-REASON"

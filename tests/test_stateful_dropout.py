@@ -34,6 +34,11 @@ paths = ["rnn_wrapper", "fused_layer"]
 options = { stateful = true, return_sequences = true }
 [case.matrix]
 layer = ["lstm", "gru"]
+
+[[case.divergence]]
+when = { flavour = ["keras2", "tf_keras"] }
+differs = [{ check = "initial_state", what = ["own_layer.none_vs_zeros.*", "own_layer.custom.*"] }]
+reason = "a Keras 2 stateful layer given initial_state= uses the state it holds (cases/options.toml)"
 """
 
 # name -> (case file, conftest body patching Keras, lines the report must contain)
@@ -105,5 +110,9 @@ def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
 
 @pytest.mark.parametrize(("text", "items"), [(DROPOUT, 6), (STATEFUL, 4)], ids=["dropout", "stateful"])
 def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int) -> None:
-    """The control: both checks pass on Keras as shipped, on every family and path listed."""
-    run_broken(pytester, text).assert_outcomes(passed=items)
+    """The control: both checks pass on Keras as shipped, on every family and path listed (on Keras 2 the
+    stateful victim is an xfail for its declared initial_state difference, which excuses nothing else)."""
+    outcomes = run_broken(pytester, text).parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("xfailed", 0) == items and not outcomes.get("failed"), (
+        outcomes
+    )

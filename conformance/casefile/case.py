@@ -182,6 +182,7 @@ class Divergence:
     devices: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
     modes: tuple[str, ...] | None = None
+    layers: tuple[str, ...] | None = None
     raises: str | None = None
     match: str | None = None
     differs: tuple[Differs, ...] = ()
@@ -206,6 +207,7 @@ class Divergence:
                 ("device", self.devices),
                 ("dtype", self.dtypes),
                 ("mode", self.modes),
+                ("layer", self.layers),
             )
             if v
         ]

@@ -49,6 +49,7 @@ def _conditions(raw: dict[str, Any], key: str) -> dict[str, Any]:
         "devices": tuple(when["device"]) if "device" in when else None,
         "dtypes": tuple(when["dtype"]) if "dtype" in when else None,
         "modes": tuple(when["mode"]) if "mode" in when else None,
+        "layers": tuple(when["layer"]) if "layer" in when else None,
         "raises": raw.get("raises"),
         "match": raw.get("match"),
         "link": raw.get("link"),

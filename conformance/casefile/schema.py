@@ -267,6 +267,12 @@ WHEN = Field(
         "device": Field("list", "Devices.", items=Field("string", enum=DEVICES), min_items=1),
         "dtype": Field("list", "Dtypes.", items=Field("string", enum=DTYPES), min_items=1),
         "mode": Field("list", "Execution modes.", items=Field("string", enum=MODES), min_items=1),
+        "layer": Field(
+            "list",
+            "Layer families (a case whose matrix varies the layer).",
+            items=Field("string", enum=LAYERS),
+            min_items=1,
+        ),
     },
 )
 

@@ -28,6 +28,7 @@ def applicable(
     device: str,
     env: TFEnv,
     mode: str = "eager",
+    layer: str | None = None,
 ) -> list[Divergence]:
     """The declarations whose paths and conditions match this item in this environment."""
     found = []
@@ -45,6 +46,8 @@ def applicable(
         if d.dtypes is not None and dtype not in d.dtypes:
             continue
         if d.modes is not None and mode not in d.modes:
+            continue
+        if d.layers is not None and layer not in d.layers:
             continue
         found.append(d)
     return found

@@ -47,7 +47,7 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
                 "(tf.config.list_physical_devices('GPU') is empty)"
             )
         return ItemOutcome("skipped", environment=env.fingerprint, skip=NO_GPU, record=record)
-    declared = applicable(case.divergences, item.path, item.dtype, item.device, env, item.mode)
+    declared = applicable(case.divergences, item.path, item.dtype, item.device, env, item.mode, case.layer)
     run: PathRun | None = None
     error: BaseException | None = None
     against_instead: dict[int, list[Finding]] = {}
