@@ -17,7 +17,7 @@ CONTRACT = "contract"  # the path of an API-contract item (it has no path, mode,
 
 @dataclass(frozen=True, order=True)
 class ItemId:
-    """``case[variant-path-mode-dtype-device]``; a contract is ``id[contract]``."""
+    """``case[variant-path-context-mode-dtype-device]``; a contract is ``id[contract]``."""
 
     case: str
     variant: str = ""
@@ -25,6 +25,7 @@ class ItemId:
     mode: str = "eager"
     dtype: str = "-"
     device: str = "cpu"
+    context: str = "call"
 
     @classmethod
     def contract(cls, contract_id: str) -> ItemId:
@@ -36,10 +37,11 @@ class ItemId:
 
     @property
     def params(self) -> str:
-        """What goes in brackets: the variant (when there is one), path, mode, dtype, device."""
+        """What goes in brackets: the variant (when there is one), path, context, mode, dtype, device."""
         if self.is_contract:
             return CONTRACT
-        return "-".join(p for p in (self.variant, self.path, self.mode, self.dtype, self.device) if p)
+        parts = (self.variant, self.path, self.context, self.mode, self.dtype, self.device)
+        return "-".join(p for p in parts if p)
 
     @property
     def name(self) -> str:
@@ -55,7 +57,8 @@ class ItemId:
     def key(self) -> str:
         """The report's row key: readable and stable across environments."""
         variant = f"[{self.variant}]" if self.variant else ""
-        return f"{self.case}{variant} · {self.path} · {self.dtype} · {self.device} · {self.mode}"
+        parts = (self.path, self.context, self.dtype, self.device, self.mode)
+        return f"{self.case}{variant} · " + " · ".join(parts)
 
     def record(self) -> dict[str, Any]:
         """The identity fields of a results-file record."""
@@ -66,6 +69,7 @@ class ItemId:
             "mode": self.mode,
             "dtype": self.dtype,
             "device": self.device,
+            "context": self.context,
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class ItemId:
             str(record.get("mode") or "eager"),
             str(record.get("dtype", "-")),
             str(record.get("device", "cpu")),
+            str(record.get("context") or "call"),
         )
 
     @classmethod
@@ -92,12 +97,18 @@ class ItemId:
         if params == CONTRACT:
             return cls.contract(case)
         parts = params.split("-")
-        known = (registry.DEVICES, registry.DTYPES, registry.MODE_NAMES, registry.PATH_NAMES)
+        known = (
+            registry.DEVICES,
+            registry.DTYPES,
+            registry.MODE_NAMES,
+            registry.CONTEXT_NAMES,
+            registry.PATH_NAMES,
+        )
         found: list[str] = []
         for names in known:
             if parts and parts[-1] in names:
                 found.append(parts.pop())
             else:
                 found.append("?")
-        device, dtype, mode, path = found
-        return cls(case, "-".join(parts), path, mode, dtype, device)
+        device, dtype, mode, context, path = found
+        return cls(case, "-".join(parts), path, mode, dtype, device, context)

@@ -58,6 +58,17 @@ class ModeEntry(Entry):
 
 
 @dataclass(frozen=True)
+class ContextEntry(Entry):
+    """Where the path's layer lives when it is called: alone (``call``), or inside a model. A model that
+    takes one input cannot be given an initial state or a mask argument; one that returns one output
+    cannot return states: a case asking for them in such a context is refused at collection."""
+
+    model: bool = True
+    single_input: bool = False
+    single_output: bool = False
+
+
+@dataclass(frozen=True)
 class FormatEntry(Entry):
     """A report format: ``--format NAME`` or ``--<flag> FILE`` (also write it there)."""
 
@@ -75,6 +86,27 @@ PATHS: tuple[Entry, ...] = (
         "fused_layer",
         "the fused layer (keras.layers.LSTM, ...)",
         "conformance.run.paths.fused_layer:FusedLayer",
+    ),
+)
+
+CONTEXTS: tuple[ContextEntry, ...] = (
+    ContextEntry(
+        "call",
+        "the layer called alone on tensors, as Keras's own tests do",
+        "conformance.run.contexts.base:Context",
+        model=False,
+    ),
+    ContextEntry(
+        "functional",
+        "inside keras.Model(inputs, outputs) built from keras.Input",
+        "conformance.run.contexts.functional:Functional",
+    ),
+    ContextEntry(
+        "sequential",
+        "inside keras.Sequential([keras.Input(...), ..., layer])",
+        "conformance.run.contexts.sequential:Sequential",
+        single_input=True,
+        single_output=True,
     ),
 )
 
@@ -163,6 +195,30 @@ CHECKS: tuple[CheckEntry, ...] = (
         ),
     ),
     CheckEntry(
+        "symbolic",
+        "in a model: symbolic output shapes (None batch and time) = compute_output_shape = the eager shapes",
+        "conformance.checks.symbolic:check",
+        gate="contexts.model",
+        requires="a model context (contexts = ['functional'] or ['sequential'])",
+        subjects=("returned", "output", "output.forward", "output.backward", "state.{state}", "raised"),
+    ),
+    CheckEntry(
+        "predict",
+        "in a model: model.predict(x) agrees with model(x) and the oracle",
+        "conformance.checks.predict:check",
+        gate="contexts.model",
+        requires="a model context (contexts = ['functional'] or ['sequential'])",
+        subjects=("output", "state.{state}", "raised"),
+    ),
+    CheckEntry(
+        "train_step",
+        "in a model: compile(SGD) + train_on_batch and fit moves every weight by -lr x the oracle's gradient",
+        "conformance.checks.train_step:check",
+        gate="contexts.model",
+        requires="a model context (contexts = ['functional'] or ['sequential'])",
+        subjects=("train_on_batch.{weight}", "fit.{weight}", "raised"),
+    ),
+    CheckEntry(
         "kernel",
         "the fused layer ran the kernel the case expects (no silent fallback)",
         "conformance.checks.kernel:check",
@@ -228,6 +284,7 @@ REPORT_FORMATS: tuple[FormatEntry, ...] = (
 )
 
 PATH_NAMES = tuple(e.name for e in PATHS)
+CONTEXT_NAMES = tuple(e.name for e in CONTEXTS)
 CHECK_NAMES = tuple(e.name for e in CHECKS)
 ALTERNATIVE_NAMES = tuple(e.name for e in ALTERNATIVES)
 MODE_NAMES = tuple(e.name for e in MODES)
@@ -251,6 +308,7 @@ class _Loaded:
 
 
 runner: Callable[[str], Any] = _Loaded(PATHS)
+context: Callable[[str], Any] = _Loaded(CONTEXTS)
 alternative: Callable[[str], Any] = _Loaded(ALTERNATIVES)
 check: Callable[[str], Any] = _Loaded(CHECKS)
 report_format: Callable[[str], Any] = _Loaded(REPORT_FORMATS)

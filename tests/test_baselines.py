@@ -50,12 +50,12 @@ def recorded(pytester: pytest.Pytester) -> Path:
 def test_record_writes_one_self_describing_entry_per_item(recorded: Path) -> None:
     entries = sorted(p.relative_to(recorded).as_posix() for p in recorded.rglob("*.npz"))
     assert entries == [
-        "one/fused_layer-float32-cpu-eager.npz",
-        "one/manual_loop-float32-cpu-eager.npz",
-        "two/fused_layer-float16-cpu-eager.npz",
-        "two/manual_loop-float16-cpu-eager.npz",
+        "one/fused_layer-call-float32-cpu-eager.npz",
+        "one/manual_loop-call-float32-cpu-eager.npz",
+        "two/fused_layer-call-float16-cpu-eager.npz",
+        "two/manual_loop-call-float16-cpu-eager.npz",
     ]
-    arrays, meta = baseline.read(recorded / "one/manual_loop-float32-cpu-eager.npz")
+    arrays, meta = baseline.read(recorded / "one/manual_loop-call-float32-cpu-eager.npz")
     assert set(arrays) == {
         "output",
         "state.h",
@@ -72,7 +72,7 @@ def test_record_writes_one_self_describing_entry_per_item(recorded: Path) -> Non
 
 
 def test_float16_values_are_stored_without_loss(recorded: Path) -> None:
-    arrays, _ = baseline.read(recorded / "two/manual_loop-float16-cpu-eager.npz")
+    arrays, _ = baseline.read(recorded / "two/manual_loop-call-float16-cpu-eager.npz")
     out = arrays["output"]
     assert np.array_equal(out.astype(np.float16).astype(np.float64), out)
 
@@ -82,7 +82,7 @@ def test_compare_passes_on_the_same_tf(pytester: pytest.Pytester, recorded: Path
 
 
 def test_one_edited_number_fails_exactly_that_item(pytester: pytest.Pytester, recorded: Path) -> None:
-    entry = recorded / "one/fused_layer-float32-cpu-eager.npz"
+    entry = recorded / "one/fused_layer-call-float32-cpu-eager.npz"
     arrays, meta = baseline.read(entry)
     arrays["output"][1, 2, 0] += 1e-3
     baseline.write(entry, arrays, {k: v for k, v in meta.items() if k != "format"})
@@ -90,21 +90,23 @@ def test_one_edited_number_fails_exactly_that_item(pytester: pytest.Pytester, re
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*one*fused_layer-eager-float32-cpu*",
+            "*one*fused_layer-call-eager-float32-cpu*",
             "[[]baseline[]] output vs baseline: 1 of 18 elements differ*",
             "*max abs error 0.001 at (1, 2, 0)*",
             "*largest error / tolerance:*",
             "*max ULPs (float32):*",
-            "*recorded on TF *one/fused_layer-float32-cpu-eager.npz)",
+            "*recorded on TF *one/fused_layer-call-float32-cpu-eager.npz)",
         ]
     )
 
 
 def test_an_item_missing_from_the_baseline_fails(pytester: pytest.Pytester, recorded: Path) -> None:
-    (recorded / "two/manual_loop-float16-cpu-eager.npz").unlink()
+    (recorded / "two/manual_loop-call-float16-cpu-eager.npz").unlink()
     result = run(pytester, "--conformance-baseline", "base")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["*[[]baseline[]] not in the baseline: no entry *two/manual_loop-float16*"])
+    result.stdout.fnmatch_lines(
+        ["*[[]baseline[]] not in the baseline: no entry *two/manual_loop-call-float16*"]
+    )
 
 
 def test_a_changed_case_is_reported_not_compared(pytester: pytest.Pytester, recorded: Path) -> None:
@@ -117,13 +119,16 @@ def test_a_changed_case_is_reported_not_compared(pytester: pytest.Pytester, reco
 
 
 def test_rerecording_says_what_changed(pytester: pytest.Pytester, recorded: Path) -> None:
-    entry = recorded / "one/manual_loop-float32-cpu-eager.npz"
+    entry = recorded / "one/manual_loop-call-float32-cpu-eager.npz"
     arrays, meta = baseline.read(entry)
     arrays["grad.kernel"][0, 0] += 1.0
     baseline.write(entry, arrays, {k: v for k, v in meta.items() if k != "format"})
     result = run(pytester, "--conformance-record", "base")
     result.stdout.fnmatch_lines(
-        ["1 changed, 3 unchanged", "*changed: *one[[]manual_loop-eager-float32-cpu[]]: grad.kernel moved*"]
+        [
+            "1 changed, 3 unchanged",
+            "*changed: *one[[]manual_loop-call-eager-float32-cpu[]]: grad.kernel moved*",
+        ]
     )
     assert baseline.read(entry)[0]["grad.kernel"][0, 0] != arrays["grad.kernel"][0, 0]
 

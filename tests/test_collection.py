@@ -53,14 +53,15 @@ def expected_ids(path: Path, devices: tuple[str, ...] = DEVICES) -> set[str]:
         keys = list(matrix)
         for combo in itertools.product(*(matrix[k] for k in keys)) if keys else [()]:
             variant = "-".join(f"{k}={_fmt(v)}" for k, v in zip(keys, combo))
-            for p, mode, d, dev in itertools.product(
+            for p, context, mode, d, dev in itertools.product(
                 merged.get("paths", PATHS),
+                merged.get("contexts", ["call"]),
                 merged.get("modes", ["eager"]),
                 merged.get("dtypes", ["float32"]),
                 merged.get("devices", DEVICES),
             ):
                 if dev in devices:
-                    params = "-".join(x for x in (variant, p, mode, d, dev) if x)
+                    params = "-".join(x for x in (variant, p, context, mode, d, dev) if x)
                     names.add(f"{raw['id']}[{params}]")
     return names
 
@@ -93,12 +94,16 @@ def test_item_ids_follow_the_naming_rule(pytester: pytest.Pytester) -> None:
     ids = collected_ids(result.outlines)
     assert all(i.startswith("ids.toml::") for i in ids)
     grid = [
-        f"grid[batch={b}-return_sequences={rs}-activation=relu-{p}-eager-float32-cpu]"
+        f"grid[batch={b}-return_sequences={rs}-activation=relu-{p}-call-eager-float32-cpu]"
         for b in (1, 2)
         for rs in ("true", "false")
         for p in ("manual_loop", "rnn_wrapper")
     ]
-    expected = ["plain[fused_layer-eager-float64-cpu]", "plain[fused_layer-eager-float64-gpu]", *grid]
+    expected = [
+        "plain[fused_layer-call-eager-float64-cpu]",
+        "plain[fused_layer-call-eager-float64-gpu]",
+        *grid,
+    ]
     assert sorted(names_of(ids)) == sorted(expected)
     assert len(ids) == len(set(ids)) == 10
 
@@ -166,8 +171,8 @@ def test_every_marker_is_registered_and_selectable(pytester: pytest.Pytester, ma
     result = pytester.runpytest("--co", "-q", "--strict-markers", "-m", marker)
     assert result.ret == 0, result.stdout.str()
     names = names_of(collected_ids(result.outlines))
-    every = [f"every-dtype[{p}-eager-{d}-{dev}]" for p in PATHS for d in DTYPES for dev in DEVICES]
-    every += [f"with-divergence[{p}-eager-float32-{dev}]" for p in PATHS for dev in DEVICES]
+    every = [f"every-dtype[{p}-call-eager-{d}-{dev}]" for p in PATHS for d in DTYPES for dev in DEVICES]
+    every += [f"with-divergence[{p}-call-eager-float32-{dev}]" for p in PATHS for dev in DEVICES]
 
     def has(name: str) -> bool:
         if marker in ("conformance", "lstm"):
@@ -185,8 +190,8 @@ def test_marker_expression_selects_the_right_count(pytester: pytest.Pytester) ->
     result = pytester.runpytest("--co", "-q", "--strict-markers", "-m", "fused_layer and float32")
     assert result.ret == 0
     assert sorted(names_of(collected_ids(result.outlines))) == [
-        "m[fused_layer-eager-float32-cpu]",
-        "m[fused_layer-eager-float32-gpu]",
+        "m[fused_layer-call-eager-float32-cpu]",
+        "m[fused_layer-call-eager-float32-gpu]",
     ]
     result.stdout.fnmatch_lines(["2/12 tests collected (10 deselected)*"])
     result = pytester.runpytest("--co", "-q", "-m", "not gpu and (manual_loop or rnn_wrapper)")
@@ -212,11 +217,11 @@ def test_conformance_cases_option_adds_a_folder(pytester: pytest.Pytester) -> No
     names = names_of(collected_ids(result.outlines))
     assert sorted(names) == sorted(
         [
-            "local[manual_loop-eager-float32-cpu]",
-            "inline[rnn_wrapper-eager-float32-cpu]",
-            "inline[rnn_wrapper-eager-float32-gpu]",
+            "local[manual_loop-call-eager-float32-cpu]",
+            "inline[rnn_wrapper-call-eager-float32-cpu]",
+            "inline[rnn_wrapper-call-eager-float32-gpu]",
         ]
-        + [f"headed[{p}-eager-float32-{d}]" for p in PATHS for d in DEVICES]
+        + [f"headed[{p}-call-eager-float32-{d}]" for p in PATHS for d in DEVICES]
     )
 
 
@@ -233,8 +238,8 @@ def test_conformance_cases_relative_path_includes_headerless_files(
     (extra / "inline.toml").write_text(INLINE)
     result = pytester.runpytest("--co", "-q", "--conformance-cases", given)
     assert sorted(names_of(collected_ids(result.outlines))) == [
-        "inline[rnn_wrapper-eager-float32-cpu]",
-        "inline[rnn_wrapper-eager-float32-gpu]",
+        "inline[rnn_wrapper-call-eager-float32-cpu]",
+        "inline[rnn_wrapper-call-eager-float32-gpu]",
     ]
 
 
@@ -253,7 +258,7 @@ def test_conformance_cases_ini(pytester: pytest.Pytester) -> None:
         )
     assert result.ret == 0, result.stdout.str()
     assert sorted(names_of(collected_ids(result.outlines))) == [
-        f"inline[{p}-eager-float32-cpu]" for p in sorted(PATHS)
+        f"inline[{p}-call-eager-float32-cpu]" for p in sorted(PATHS)
     ]
 
 
@@ -313,7 +318,7 @@ def test_duplicate_ids_across_files_name_both_files(pytester: pytest.Pytester) -
     out = result.stdout.str()
     assert result.parseoutcomes().get("errors") == 1
     result.stdout.fnmatch_lines(["*b_second.toml:3: case 'twin': key 'id':*a_first.toml*"])
-    assert "only-a[manual_loop-eager-float32-cpu]" in out
+    assert "only-a[manual_loop-call-eager-float32-cpu]" in out
     assert_no_kit_traceback(out)
 
 

@@ -30,9 +30,9 @@ def test_peephole_cell_runs_through_loop_and_wrapper(folder: pytest.Pytester) ->
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(
         [
-            "*peephole-no-reference[[]manual_loop-eager-float32-cpu[]] PASSED*",
-            "*peephole-no-reference[[]rnn_wrapper-eager-float32-cpu[]] PASSED*",
-            "*peephole-with-reference[[]rnn_wrapper-eager-float64-cpu[]] PASSED*",
+            "*peephole-no-reference[[]manual_loop-call-eager-float32-cpu[]] PASSED*",
+            "*peephole-no-reference[[]rnn_wrapper-call-eager-float32-cpu[]] PASSED*",
+            "*peephole-with-reference[[]rnn_wrapper-call-eager-float64-cpu[]] PASSED*",
             "*python loop over peephole:PeepholeLSTMCell.call*",
         ]
     )

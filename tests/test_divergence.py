@@ -48,7 +48,8 @@ def test_declared_raise_that_happens_is_xfailed_with_reason(pytester: pytest.Pyt
     result.assert_outcomes(xfailed=3)
     result.stdout.fnmatch_lines(
         [
-            f"XFAIL cases.toml::raising[[]{p}-eager-float32-cpu[]] - *raises TypeError*nonsense*{REASON}*"
+            f"XFAIL cases.toml::raising[[]{p}-call-eager-float32-cpu[]] - *raises "
+            f"TypeError*nonsense*{REASON}*"
             for p in PATHS
         ],
         consecutive=False,
@@ -267,9 +268,9 @@ def test_paths_limits_a_raise_to_one_path(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(xfailed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "XFAIL cases.toml::raising[[]manual_loop-eager-float32-cpu[]]*",
-            "FAILED cases.toml::raising[[]rnn_wrapper-eager-float32-cpu[]]*",
-            "FAILED cases.toml::raising[[]fused_layer-eager-float32-cpu[]]*",
+            "XFAIL cases.toml::raising[[]manual_loop-call-eager-float32-cpu[]]*",
+            "FAILED cases.toml::raising[[]rnn_wrapper-call-eager-float32-cpu[]]*",
+            "FAILED cases.toml::raising[[]fused_layer-call-eager-float32-cpu[]]*",
         ],
         consecutive=False,
     )
@@ -282,7 +283,7 @@ def test_paths_limits_a_gone_divergence_to_one_path(pytester: pytest.Pytester) -
     )
     result = run(pytester, text)
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["FAILED cases.toml::fine[[]rnn_wrapper-eager-float32-cpu[]]*"])
+    result.stdout.fnmatch_lines(["FAILED cases.toml::fine[[]rnn_wrapper-call-eager-float32-cpu[]]*"])
     assert result.stdout.str().count("known divergence is gone") == 1
 
 

@@ -15,4 +15,6 @@ def test_the_tolerances_page_states_the_defaults_in_the_code() -> None:
     spec.loader.exec_module(bench)
     expected = bench.render([]).split("## Measured")[0]
     page = (REPO / "docs" / "tolerances.md").read_text(encoding="utf-8")
-    assert page.startswith(expected), "docs/tolerances.md is stale: python bench/tolerances.py RESULTS... --write"
+    assert page.startswith(expected), (
+        "docs/tolerances.md is stale: python bench/tolerances.py RESULTS... --write"
+    )

@@ -78,7 +78,7 @@ def test_wrong_pinned_output_reads_as_a_bug_report(pytester: pytest.Pytester) ->
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*_ pinned-wrong [[]fused_layer-eager-float32-cpu[]] _*",
+            "*_ pinned-wrong [[]fused_layer-call-eager-float32-cpu[]] _*",
             "case 'pinned-wrong' · path fused_layer · mode eager · dtype float32 · device cpu "
             "*(*msgs.toml:3)",
             "*environment: TF *",
@@ -91,7 +91,7 @@ def test_wrong_pinned_output_reads_as_a_bug_report(pytester: pytest.Pytester) ->
             "*first differing indices: (0, 0)",
         ]
     )
-    result.stdout.fnmatch_lines(["FAILED msgs.toml::pinned-wrong[[]fused_layer-eager-float32-cpu[]]*"])
+    result.stdout.fnmatch_lines(["FAILED msgs.toml::pinned-wrong[[]fused_layer-call-eager-float32-cpu[]]*"])
 
 
 def test_float16_with_zero_tolerance_fails_agreement(pytester: pytest.Pytester) -> None:
@@ -158,4 +158,4 @@ def test_requested_gpu_missing_fails(
     no_gpu(tf)
     result = run(pytester, TINY, f"--conformance-devices={devices}")
     result.assert_outcomes(passed=passed, failed=1)
-    result.stdout.fnmatch_lines(["*_ tiny [[]manual_loop-eager-float32-gpu[]] _*", "*gpu*no GPU*"])
+    result.stdout.fnmatch_lines(["*_ tiny [[]manual_loop-call-eager-float32-gpu[]] _*", "*gpu*no GPU*"])

@@ -114,7 +114,7 @@ def test_broken_bptt_in_the_fused_layer_fails_naming_the_step(
     case = victim(f"{family.replace('_', '-')}-gradient-reach")
     result = run_broken(pytester, case, _patch(family, breakage), "--conformance-devices=cpu")
     assert_breakage_reported(
-        result, ["*victim*fused_layer-eager-float32-cpu*", "*[[]gradient[]]*" + BREAKAGES[breakage][2]]
+        result, ["*victim*fused_layer-call-eager-float32-cpu*", "*[[]gradient[]]*" + BREAKAGES[breakage][2]]
     )
 
 

@@ -628,7 +628,7 @@ def test_strategies_cover_every_key_of_the_format() -> None:
 
 
 GOOD = '[[case]]\nid = "good"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\ndevices = ["cpu"]\n'
-GOOD_ITEMS = sorted(f"good[{p}-eager-float32-cpu]" for p in schema.PATHS)
+GOOD_ITEMS = sorted(f"good[{p}-call-eager-float32-cpu]" for p in schema.PATHS)
 
 
 @settings(

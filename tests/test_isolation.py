@@ -73,7 +73,7 @@ def assert_leak_reported_and_contained(pytester: pytest.Pytester, result: pytest
     assert outcomes.get("failed") == 1 and outcomes.get("passed") == 3, out
     result.stdout.fnmatch_lines(
         [
-            "*leaker*fused_layer-eager-float32-cpu*",
+            "*leaker*fused_layer-call-eager-float32-cpu*",
             "*[[]isolation[]] the item changed process-wide Keras/TF state and did not put it back*",
             "*dtype policy (keras.mixed_precision.global_policy()): 'float32' -> 'mixed_float16'*",
             "*restored for the next item*",
@@ -173,7 +173,8 @@ def test_time_limit_turns_a_hang_into_a_failure(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         [
             "conformance: item time limit 2 s (hard stop after 7 s); op determinism off",
-            "*[[]timeout[]] item a.toml::stuck[[]manual_loop-eager-float32-cpu[]] exceeded its time limit "
+            "*[[]timeout[]] item a.toml::stuck[[]manual_loop-call-eager-float32-cpu[]] exceeded its "
+            "time limit "
             "of 2 s"
             " (--conformance-timeout / ini conformance_timeout; 0 turns it off); interrupted at *",
         ]
@@ -232,7 +233,7 @@ def test_crash_in_one_item_under_xdist(pytester: pytest.Pytester) -> None:
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1 and outcomes.get("passed") == 6, out
     result.stdout.fnmatch_lines(
-        ["*worker 'gw*' crashed while running 'a.toml::crasher[[]manual_loop-eager-float32-cpu[]]'*"]
+        ["*worker 'gw*' crashed while running 'a.toml::crasher[[]manual_loop-call-eager-float32-cpu[]]'*"]
     )
     data = results(pytester.path / "r.json")
     assert data["status"] == "complete", data

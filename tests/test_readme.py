@@ -70,3 +70,42 @@ def test_the_header_example_is_real_output(pytester: pytest.Pytester, tf: Module
             got,
             want,
         )
+
+
+MODEL_VICTIM = """
+[[case]]
+id = "victim"
+layer = "lstm"
+batch = 2
+timesteps = 4
+features = 3
+units = 4
+paths = ["fused_layer"]
+contexts = ["functional"]
+dtypes = ["float32"]
+expect = { checks = ["train_step"] }
+"""
+BIAS_FLIPPED = """
+orig = K.optimizers.SGD.apply_gradients
+def apply_gradients(self, grads_and_vars, *a, **kw):
+    flipped = [(-g if "bias" in v.name else g, v) for g, v in grads_and_vars]
+    return orig(self, flipped, *a, **kw)
+K.optimizers.SGD.apply_gradients = apply_gradients
+"""
+
+
+def test_the_train_step_example_is_real_output(pytester: pytest.Pytester, tf: ModuleType) -> None:
+    """docs/case-format.md's broken-training-step example is what a run prints, line for line."""
+    if not tf.__version__.startswith("2.21."):
+        pytest.skip(f"the example is TF 2.21's output; this is TF {tf.__version__}")
+    page = (REPO / "docs" / "case-format.md").read_text(encoding="utf-8")
+    shown = (
+        next(b for b in re.findall(r"```[a-z]*\n(.*?)```", page, re.DOTALL) if b.startswith("case 'victim'"))
+        .rstrip("\n")
+        .splitlines()
+    )
+    result = run_broken(pytester, MODEL_VICTIM, BIAS_FLIPPED, "--conformance-devices=cpu")
+    out = result.stdout.str().replace(f"({pytester.path}/victim.toml:2)", "(victim.toml:2)").splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("case 'victim'"))
+    end = next(i for i in range(start, len(out)) if out[i].startswith("====="))
+    assert out[start:end] == shown

@@ -102,7 +102,7 @@ BREAKAGES: dict[str, tuple[str, list[str]]] = {
         K.layers.LSTM.__call__ = call
         """,
         [
-            "*victim*fused_layer-eager-float32-cpu*",
+            "*victim*fused_layer-call-eager-float32-cpu*",
             "*[[]agreement[]] output of layer(x, initial_state=[[]h, c[]]) vs oracle*",
         ],
     ),
@@ -397,7 +397,9 @@ VICTIMS = sorted(
     {(family, tuple(b.options.items())) for b in FAMILY_BREAKAGES.values() for family in b.families}
 )
 
-_ITEM_LINE = re.compile(r"::victim\[(\w+)-eager-float32-cpu\] (PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\b")
+_ITEM_LINE = re.compile(
+    r"::victim\[(\w+)-call-eager-float32-cpu\] (PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\b"
+)
 
 
 def _outcomes(result: pytest.RunResult) -> dict[str, str]:
@@ -408,7 +410,7 @@ def _outcomes(result: pytest.RunResult) -> dict[str, str]:
 
 def _report(result: pytest.RunResult, path: str) -> list[str]:
     """The lines of one item's failure report, from its ``___ victim [path-...] ___`` header to the next."""
-    head = re.compile(rf"^_+ victim ?\[{path}-eager-float32-cpu\] _+$")
+    head = re.compile(rf"^_+ victim ?\[{path}-call-eager-float32-cpu\] _+$")
     lines = result.outlines
     start = next((i for i, line in enumerate(lines) if head.match(line)), None)
     assert start is not None, f"no failure report for {path}:\n{result.stdout.str()}"

@@ -32,23 +32,27 @@ def item(
     outcome: str,
     *,
     path: str = "manual_loop",
+    context: str = "call",
     kernel: str | None = "loop",
     worst: float = 0.01,
     reason: str = "",
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "case": case,
         "variant": "",
         "path": path,
+        "context": context,
         "dtype": "float32",
         "device": "cpu",
         "mode": "eager",
-        "nodeid": f"c.toml::{case}[{path}-eager-float32-cpu]",
+        "nodeid": f"c.toml::{case}[{path}-{context}-eager-float32-cpu]",
         "outcome": outcome,
         "kernel": kernel,
         "reason": reason,
         "worst": {"agreement": worst} if outcome == "passed" else {},
         "duration": 0.1,
+        **({"problems": problems} if problems else {}),
     }
 
 
@@ -59,51 +63,114 @@ def results(path: Path, env: dict[str, Any], items: list[dict[str, Any]], status
     return path
 
 
+BROKEN = "[agreement] output differs from the oracle in 12 of 24 elements: max abs error 0.3"
+
+
 @pytest.fixture
 def two_runs(tmp_path: Path) -> list[Path]:
     old = [
         item("seed", "passed"),
+        item("seed", "passed", context="functional"),
+        item("seed", "passed", context="sequential"),
         item("numpy-state", "xfailed", reason="known divergence: Keras 2 refuses"),
         item("steady", "passed", path="fused_layer", kernel="standard_lstm"),
         item("drifty", "passed", worst=0.1),
         item("breaks", "passed"),
+        item("breaks", "passed", context="functional"),
+        item("gpu-only", "skipped", reason="no GPU"),
     ]
     new = [
         item("seed", "xfailed", reason="known divergence: Keras 3 TypeError"),
+        item("seed", "xfailed", context="functional", reason="known divergence: Keras 3 TypeError"),
+        item("seed", "xfailed", context="sequential", reason="known divergence: Keras 3 TypeError"),
         item("numpy-state", "passed"),
         item("steady", "passed", path="fused_layer", kernel="generic loop"),
         item("drifty", "passed", worst=0.9),
-        item("breaks", "failed", reason="[agreement] output differs"),
+        item("breaks", "failed", reason="long traceback", problems=[BROKEN]),
+        item("breaks", "failed", context="functional", reason="long traceback", problems=[BROKEN]),
+        item("gpu-only", "skipped", reason="no GPU"),
     ]
-    return [results(tmp_path / "a.json", ENV_215, old), results(tmp_path / "b.json", ENV_221, new)]
+    # Named so that file order is not release order: a folder is read in release order.
+    return [results(tmp_path / "b.json", ENV_215, old), results(tmp_path / "a.json", ENV_221, new)]
 
 
-def test_changes_come_first_each_named_by_kind(two_runs: list[Path]) -> None:
+def test_the_first_line_is_a_verdict(two_runs: list[Path]) -> None:
     built = report.build(two_runs)
-    kinds = [(c.item.split(" ·")[0], c.kind) for c in built.changes]
-    assert kinds == [
-        ("breaks", "new failure"),
-        ("seed", "divergence appeared"),
-        ("numpy-state", "divergence gone"),
-        ("steady", "kernel"),
+    assert built.verdict() == (
+        "**2 undeclared changes** from tf2.15 (TF 2.15.1 · keras2 2.15.1) to tf2.21 "
+        "(TF 2.21.0 · keras3 3.15.1): 2 items newly fail; 2 fail in tf2.21; "
+        "4 changes as case files declare; 1 item runs another kernel; numbers moved in 1 item."
+    )
+    text = registry.report_format("md")(built)
+    assert text.splitlines()[2] == built.verdict()
+
+
+def test_a_green_upgrade_says_so(tmp_path: Path) -> None:
+    a = results(tmp_path / "a.json", ENV_215, [item("seed", "passed")])
+    b = results(tmp_path / "b.json", ENV_221, [item("seed", "passed")])
+    assert report.build([a, b]).verdict().startswith("**No undeclared change** from tf2.15")
+
+
+def test_changes_are_grouped_by_cause_with_their_contexts(two_runs: list[Path]) -> None:
+    (transition,) = report.build(two_runs).transitions
+    assert transition.name == "tf2.15 → tf2.21"
+    rows = [(c.kind, c.count, c.by_context(), c.cause) for c in transition.causes]
+    assert rows == [
+        (
+            "new failure",
+            2,
+            "call 1 · functional 1",
+            "passed → failed: [agreement] output differs from the oracle in N of N elements",
+        ),
+        (
+            "divergence appeared",
+            3,
+            "call 1 · functional 1 · sequential 1",
+            "passed → xfailed: Keras 3 TypeError",
+        ),
+        ("divergence gone", 1, "call 1", "xfailed → passed: Keras 2 refuses"),
+        ("kernel", 1, "call 1", "standard_lstm → generic loop"),
     ]
-    assert "Keras 3 TypeError" in built.changes[1].detail
-    assert [r.label for r in built.runs] == ["tf2.15", "tf2.21"]
+    assert (
+        transition.summary() == "tf2.15 → tf2.21: 6 outcome changes; 1 kernel change; numbers moved in 1 item"
+    )
 
 
-def test_largest_drift_is_listed_first(two_runs: list[Path]) -> None:
-    key, ratios, spread = report.build(two_runs).drift[0]
+def test_a_folder_is_read_in_release_order_and_its_report_json_skipped(two_runs: list[Path]) -> None:
+    folder = two_runs[0].parent
+    (folder / "report.json").write_text(json.dumps(report.to_json(report.build(two_runs))))
+    assert [r.label for r in report.build([folder]).runs] == ["tf2.15", "tf2.21"]
+
+
+def test_files_given_one_by_one_keep_their_order(two_runs: list[Path]) -> None:
+    assert [r.label for r in report.build(two_runs[::-1]).runs] == ["tf2.21", "tf2.15"]
+
+
+def test_drift_lists_only_items_passing_everywhere_largest_first(two_runs: list[Path]) -> None:
+    drift = report.build(two_runs).drift
+    key, ratios, spread = drift[0]
     assert key.startswith("drifty") and ratios == [0.1, 0.9] and spread == pytest.approx(0.8)
+    assert not any(k.startswith(("breaks", "seed", "numpy-state")) for k, *_ in drift)
+
+
+def test_items_skipped_everywhere_are_one_line(two_runs: list[Path]) -> None:
+    built = report.build(two_runs)
+    assert len(built.skipped_everywhere) == 1 and built.skip_reason == "no GPU"
+    text = registry.report_format("md")(built)
+    assert "1 items skipped in every environment are not listed: no GPU." in text
+    assert "gpu-only" not in text
 
 
 def test_markdown_puts_what_changed_before_the_matrix(two_runs: list[Path]) -> None:
     text = registry.report_format("md")(report.build(two_runs))
+    assert text.index("## What changed") < text.index("## Largest numeric drift") < text.index("## All items")
+    assert "### tf2.15 → tf2.21: 6 outcome changes; 1 kernel change; numbers moved in 1 item" in text
     assert (
-        text.index("## What changed (4)")
-        < text.index("## Largest numeric drift")
-        < text.index("## All items")
+        "| divergence appeared | 3 | call 1 · functional 1 · sequential 1 | passed → xfailed: Keras "
+        "3 TypeError |" in text
     )
-    assert "| breaks · manual_loop · float32 · cpu · eager | new failure | passed | failed |" in text
+    assert "- breaks · manual_loop · functional · float32 · cpu · eager" in text
+    assert "| case | path | context | mode | dtype | device | tf2.15 | tf2.21 |" in text
     assert "| environment | TF 2.15.1 · keras2 2.15.1 | TF 2.21.0 · keras3 3.15.1 |" in text
 
 
@@ -111,6 +178,7 @@ def test_html_is_self_contained_sortable_and_coloured(two_runs: list[Path]) -> N
     page = registry.report_format("html")(report.build(two_runs))
     assert "<script>" in page and "sortable" in page and "hsl(" in page
     assert "http://" not in page and "https://" not in page  # no external assets
+    assert report.build(two_runs).verdict().replace("**", "") in page.replace("<b>", "").replace("</b>", "")
 
 
 @pytest.mark.parametrize(
@@ -160,12 +228,9 @@ def test_cli_writes_every_format(two_runs: list[Path], tmp_path: Path) -> None:
         == 0
     )
     data = json.loads((out / "r.json").read_text())
-    assert data["changes"][0]["kind"] == "new failure"
+    assert data["changes"][0]["kind"] == "new failure" and data["verdict"].startswith("**2 undeclared")
+    assert data["transitions"][0]["causes"][0]["contexts"] == {"call": 1, "functional": 1}
     assert (out / "r.html").read_text().startswith("<!doctype html>")
-
-
-def test_a_folder_stands_for_its_results_files(two_runs: list[Path]) -> None:
-    assert [r.label for r in report.build([two_runs[0].parent]).runs] == ["tf2.15", "tf2.21"]
 
 
 @pytest.mark.requires_tf

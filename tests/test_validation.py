@@ -32,7 +32,7 @@ id = "the-bad-one"
 BAD_LINE = 12
 GOOD = '[[case]]\nid = "good"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\ndevices = ["cpu"]\n'
 GOOD_ITEMS = sorted(
-    f"good.toml::good[{p}-eager-float32-cpu]" for p in ("manual_loop", "rnn_wrapper", "fused_layer")
+    f"good.toml::good[{p}-call-eager-float32-cpu]" for p in ("manual_loop", "rnn_wrapper", "fused_layer")
 )
 
 

@@ -65,8 +65,9 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
             "the manual loop has no layer: on = 'layer' needs paths without manual_loop (or on = 'cell')",
             key="initial_state.on",
         )
+    contexts = _contexts(raw, options, init, mask, structure)
     out_units = (fam.output_units if fam else None) or u
-    expect = _expect(raw.get("expect", {}), options, n_states, {**sizes, "output_units": out_units})
+    expect = _expect(raw.get("expect", {}), options, n_states, {**sizes, "output_units": out_units}, contexts)
     divergences = tuple(divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     if fam is not None:  # a custom cell's states and weights are known only when it is built
         check_subjects(divergences, fam.state_names, list(weight_shapes))
@@ -89,9 +90,53 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
         description=raw.get("description", ""),
         custom=custom,
         modes=tuple(raw.get("modes", ("eager",))),
+        contexts=contexts,
+        head=raw.get("head"),
         mask=mask,
         structure=structure,
     )
+
+
+def _contexts(
+    raw: Mapping[str, Any],
+    options: Options,
+    init: InitialStateSpec,
+    mask: MaskSpec | None,
+    structure: structures.Structure,
+) -> tuple[str, ...]:
+    """The contexts, each refused where the case asks what its model cannot take (registry.CONTEXTS)."""
+    contexts = tuple(raw.get("contexts", ("call",)))
+    entries = registry.by_name(registry.CONTEXTS)
+    for name in contexts:
+        entry = entries[name]
+        if entry.single_input and init.kind != "none":
+            raise CaseFileError(
+                f"a {name} model takes one input: initial_state must be 'none' (use 'functional' to pass "
+                "states)",
+                key="contexts",
+            )
+        if entry.single_input and mask is not None and mask.via == "argument":
+            raise CaseFileError(
+                f"a {name} model takes one input: a mask reaches it through keras.layers.Masking (mask.via = "
+                "'masking_layer'), not as an argument",
+                key="contexts",
+            )
+        if entry.single_output and (options.return_state or structure.pair_outputs):
+            raise CaseFileError(
+                f"a {name} model returns one output: return_state and merge_mode 'none' need 'functional'",
+                key="contexts",
+            )
+    if "head" in raw:
+        if not any(entries[c].model for c in contexts):
+            raise CaseFileError(
+                "a head follows the layer in a model: add 'functional' or 'sequential' to contexts",
+                key="head",
+            )
+        if not options.return_sequences:
+            raise CaseFileError(
+                "TimeDistributed needs a sequence: options.return_sequences = true", key="head"
+            )
+    return contexts
 
 
 def _require_sizes(raw: Mapping[str, Any]) -> None:
@@ -267,7 +312,13 @@ def _states(raw: list[Any], n_states: int | None, shape: tuple[int, int], key: s
     return tuple(_require_shape(s, shape, f"{key}[{i}]") for i, s in enumerate(raw))
 
 
-def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: dict[str, int]) -> Expect:
+def _expect(
+    raw: dict[str, Any],
+    options: Options,
+    n_states: int | None,
+    sizes: dict[str, int],
+    contexts: tuple[str, ...] = ("call",),
+) -> Expect:
     gated = {e.name: e for e in registry.CHECKS if e.gate}
 
     def on(name: str) -> bool:
@@ -275,6 +326,8 @@ def _expect(raw: dict[str, Any], options: Options, n_states: int | None, sizes: 
         gate = str(gated[name].gate)
         if gate.startswith("options."):
             return bool(getattr(options, gate.removeprefix("options.")))
+        if gate == "contexts.model":  # some context of the case puts the layer in a model
+            return any(registry.by_name(registry.CONTEXTS)[c].model for c in contexts)
         return any(g.removeprefix("expect.") in raw for g in gate.split("|"))
 
     checks = tuple(raw.get("checks", [c for c in registry.CHECK_NAMES if c not in gated or on(c)]))

@@ -255,6 +255,8 @@ class Case:
     description: str = ""
     custom: CustomSpec | None = None  # layer = "custom"
     modes: tuple[str, ...] = ("eager",)
+    contexts: tuple[str, ...] = ("call",)
+    head: str | None = None
     mask: MaskSpec | None = None
     structure: Structure = SINGLE
 
@@ -290,6 +292,7 @@ class Contract:
     cell: tuple[str, Mapping[str, Any]] | None = None
     inputs: tuple[int, ...] | None = None
     prepare: str = "none"  # none | call
+    model: str | None = None  # "sequential": the call is made on keras.Sequential([Input, layer])
     returns: Returns | None = None
     raises: str | None = None
     match: str | None = None
@@ -303,6 +306,8 @@ class Contract:
             [*(["cell"] if self.cell else []), *(f"{k}={v!r}" for k, v in self.args.items())]
         )
         ctor = f"keras.layers.{self.layer}({ctor_args})"
+        if self.model == "sequential":
+            ctor = f"keras.Sequential([keras.Input(batch_shape={tuple(self.inputs or ())}), {ctor}])"
         if self.call == "new":
             return ctor
         shown = ", ".join(

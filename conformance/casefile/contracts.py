@@ -21,7 +21,10 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
     if "match" in expect:
         regex(expect["match"], "expect.match")
     uses_inputs = (
-        raw["call"] == "__call__" or raw.get("prepare") == "call" or "{inputs}" in str(raw.get("call_args"))
+        raw["call"] == "__call__"
+        or raw.get("prepare") == "call"
+        or "model" in raw
+        or "{inputs}" in str(raw.get("call_args"))
     )
     if uses_inputs and "inputs" not in raw:
         raise CaseFileError("missing key: the call uses the inputs x, so give their shape", key="inputs")
@@ -57,6 +60,7 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
         cell=cell,
         inputs=tuple(raw["inputs"]) if "inputs" in raw else None,
         prepare=raw.get("prepare", "none"),
+        model=raw.get("model"),
         returns=returns,
         raises=expect.get("raises"),
         match=expect.get("match"),

@@ -23,6 +23,8 @@ DTYPES = registry.DTYPES
 DEVICES = registry.DEVICES
 CHECKS = registry.CHECK_NAMES
 MODES = registry.MODE_NAMES
+CONTEXTS = registry.CONTEXT_NAMES
+HEADS = ("time_distributed_dense",)
 PADDINGS = ("right", "left")
 MASK_VIA = ("argument", "masking_layer")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
@@ -415,6 +417,12 @@ CONTRACT = Field(
             items=Field("integer", minimum=1),
             min_items=1,
         ),
+        "model": Field(
+            "string",
+            "'sequential': the object under test is keras.Sequential([keras.Input(batch_shape=inputs), "
+            "layer]) — a model's own API (Model.reset_states, ...), not the layer's.",
+            enum=("sequential",),
+        ),
         "prepare": Field(
             "string",
             "'call': call the layer on x once before the call under test (stateful layers, built layers).",
@@ -515,6 +523,22 @@ _CASE_FIELDS: dict[str, Field] = {
         items=Field("string", enum=MODES),
         min_items=1,
         unique=True,
+    ),
+    "contexts": Field(
+        "list",
+        "Where the path's layer is called: 'call' (alone, on tensors), 'functional' (in keras.Model built "
+        "from keras.Input) or 'sequential' (in keras.Sequential); the manual loop runs in a model as a "
+        "custom layer whose call loops over the cell.",
+        items=Field("string", enum=CONTEXTS),
+        min_items=1,
+        unique=True,
+    ),
+    "head": Field(
+        "string",
+        "In a model context, a layer after the recurrent one: 'time_distributed_dense' is "
+        "TimeDistributed(Dense(width, identity kernel, zero bias, not trainable)), so the outputs stay the "
+        "oracle's (needs return_sequences).",
+        enum=HEADS,
     ),
     "mask": MASK,
     "stack": _STACK,

@@ -67,9 +67,10 @@ def _plain(value: Any) -> Any:
 
 
 def entry_path(root: Path, item: ItemId) -> Path:
-    """``root/<case id>[<variant>]/<path>-<dtype>-<device>-<mode>.npz`` (names made filesystem-safe)."""
+    """``root/<case id>[<variant>]/<path>-<context>-<dtype>-<device>-<mode>.npz`` (names made
+    filesystem-safe)."""
     folder = item.case + (f"[{item.variant}]" if item.variant else "")
-    name = f"{item.path}-{item.dtype}-{item.device}-{item.mode}.npz"
+    name = f"{item.path}-{item.context}-{item.dtype}-{item.device}-{item.mode}.npz"
     return root / re.sub(r"[^A-Za-z0-9_.\[\]=,-]", "_", folder) / name
 
 

@@ -53,11 +53,11 @@ class CaseFile(pytest.File):
             if isinstance(case, Contract):
                 yield ContractItem.from_parent(self, name=ItemId.contract(case.id).name, contract=case)
                 continue
-            for path, mode, dtype, device in itertools.product(
-                case.paths, case.modes, case.dtypes, case.devices
+            for path, context, mode, dtype, device in itertools.product(
+                case.paths, case.contexts, case.modes, case.dtypes, case.devices
             ):
                 if device in settings.devices:
-                    item = ItemId(case.id, case.variant, path, mode, dtype, device)
+                    item = ItemId(case.id, case.variant, path, mode, dtype, device, context)
                     yield CaseItem.from_parent(self, name=item.name, case=case, item=item)
 
     def _claim_ids(self, cases: list[Case | Contract]) -> None:
@@ -107,7 +107,10 @@ class _Item(pytest.Item):
         outcome = isolation.run(
             self.judge, where, timeout=settings.timeout, deterministic=settings.deterministic
         )
-        self.user_properties.append(("conformance", outcome.record))
+        record = (
+            {**outcome.record, "problems": list(outcome.problems)} if outcome.problems else outcome.record
+        )
+        self.user_properties.append(("conformance", record))
         if outcome.environment:
             self.user_properties.append(("conformance_env", outcome.environment))
         if outcome.skip:  # reported at the case's location, as a skip marker would be
@@ -144,7 +147,7 @@ class CaseItem(_Item):
     def __init__(self, *, case: Case, item: ItemId, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case, self.item, self.line = case, item, case.line
-        self._marks("conformance", item.path, item.mode, item.dtype, item.device, case.layer)
+        self._marks("conformance", item.path, item.context, item.mode, item.dtype, item.device, case.layer)
         if case.divergences:
             self._marks("known_divergence")
 

@@ -13,5 +13,6 @@ MARKERS: dict[str, str] = {
     **{d: f"dtype: {d}" for d in registry.DTYPES},
     **{d: f"device: {d}" for d in registry.DEVICES},
     **{e.name: f"execution mode: {e.name}" for e in registry.MODES},
+    **{e.name: f"context: {e.doc}" for e in registry.CONTEXTS},
     **{name: f"layer family: {name}" for name in LAYERS},
 }

@@ -1,14 +1,17 @@
-"""The report as one self-contained HTML page: sortable tables, cells coloured by error ÷ tolerance."""
+"""The report as one self-contained HTML page: the verdict, one expandable row per cause, drift, and a
+sortable matrix coloured by error ÷ tolerance."""
 
 from __future__ import annotations
 
 from html import escape as esc
 
-from conformance.results.report import SHORT, Report, Run, cell_text, summary, worst
+from conformance.results.report import SHORT, Report, Run, Transition, cell_text, columns, summary, worst
 
-_CSS = """body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee;cursor:pointer}
-.err{color:#a00;font-weight:bold}.FAIL,.ERROR{font-weight:bold}.muted{color:#888}"""
+_CSS = """body{font:14px system-ui,sans-serif;margin:2em;max-width:110em}
+table{border-collapse:collapse;margin:1em 0}th{background:#eee;cursor:pointer}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+.err{color:#a00;font-weight:bold}.FAIL,.ERROR{font-weight:bold}.muted{color:#888}.verdict{font-size:1.15em}
+details summary{cursor:pointer}details ul{margin:.3em 0;max-height:20em;overflow:auto}"""
 _JS = """document.querySelectorAll('table.sortable th').forEach((th,i)=>th.onclick=()=>{
 const t=th.closest('table'),b=t.tBodies[0],rows=[...b.rows],d=th.dataset.dir=th.dataset.dir==='a'?'d':'a';
 const v=r=>{const c=r.cells[i];return c.dataset.v!==undefined?parseFloat(c.dataset.v):c.textContent};
@@ -25,9 +28,20 @@ def _colour(ratio: float | None) -> str:
     return f"background:hsl({hue:.0f},70%,85%)"
 
 
+def _verdict(text: str) -> str:
+    """The Markdown verdict's **bold** head as HTML."""
+    head, _, rest = text.partition("** ")
+    return f"<p class=verdict><b>{esc(head.removeprefix('**'))}</b> {esc(rest)}</p>"
+
+
 def render(report: Report) -> str:
-    parts = ["<!doctype html><meta charset=utf-8><title>Conformance report</title>", f"<style>{_CSS}</style>"]
-    for section in (_environments, _changes, _baseline, _matrix):
+    parts = [
+        "<!doctype html><meta charset=utf-8><title>Conformance report</title>",
+        f"<style>{_CSS}</style>",
+        "<h1>Conformance report</h1>",
+        _verdict(report.verdict()),
+    ]
+    for section in (_environments, _changes, _drift, _baseline, _matrix):
         parts += section(report)
     parts.append(f"<script>{_JS}</script>")
     return "\n".join(parts) + "\n"
@@ -44,7 +58,7 @@ def _environments(report: Report) -> list[str]:
         return "<td>ok</td>" if r.status == "complete" else f"<td class=err>ERROR: {esc(r.error)}</td>"
 
     return [
-        "<h1>Conformance report</h1><table>" + _row(["", *(esc(r.label) for r in runs)], "th"),
+        "<table>" + _row(["", *(esc(r.label) for r in runs)], "th"),
         _row(["environment", *(esc(r.describe()) for r in runs)]),
         "<tr><td>status</td>" + "".join(status(r) for r in runs) + "</tr>",
         _row(["outcomes", *(esc(", ".join(f"{n} {k}" for k, n in sorted(summary(r).items()))) for r in runs)])
@@ -52,19 +66,52 @@ def _environments(report: Report) -> list[str]:
     ]
 
 
-def _changes(report: Report) -> list[str]:
-    parts = [f"<h2>What changed ({len(report.changes)})</h2>"]
-    if not report.changes:
-        return [*parts, "<p>Nothing: every item has the same outcome and kernel in every environment.</p>"]
-    usable = [r for r in report.runs if r.usable]
+def _transition(t: Transition) -> list[str]:
+    parts = [f"<h3>{esc(t.summary())}</h3>"]
+    if not t.causes:
+        return parts
     parts.append(
         "<table class=sortable><thead>"
-        + _row(["item", "change", *(esc(r.label) for r in usable), "detail"], "th")
+        + _row(["change", "items", "by context", "cause (click to list the items)"], "th")
         + "</thead><tbody>"
     )
-    parts += [
-        _row([esc(c.item), esc(c.kind), *(esc(v) for v in c.values), esc(c.detail)]) for c in report.changes
+    for c in t.causes:
+        items = "".join(f"<li>{esc(k)}</li>" for k in c.keys)
+        parts.append(
+            f'<tr><td>{esc(c.kind)}</td><td data-v="{c.count}">{c.count}</td><td>{esc(c.by_context())}</td>'
+            f"<td><details><summary>{esc(c.cause)}</summary><ul>{items}</ul></details></td></tr>"
+        )
+    return [*parts, "</tbody></table>"]
+
+
+def _changes(report: Report) -> list[str]:
+    parts = ["<h2>What changed</h2>"]
+    if not report.transitions:
+        return [*parts, "<p>One environment: nothing to compare.</p>"]
+    for t in report.transitions:
+        parts += _transition(t)
+    return parts
+
+
+def _ratio(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3g}"
+
+
+def _drift(report: Report) -> list[str]:
+    if not report.drift:
+        return []
+    usable = report.usable
+    parts = [
+        "<h2>Largest numeric drift</h2><p class=muted>Largest error ÷ tolerance per environment, items that "
+        "pass everywhere.</p><table class=sortable><thead>"
+        + _row(["item", *(esc(r.label) for r in usable), "spread"], "th")
+        + "</thead><tbody>"
     ]
+    for key, ratios, spread in report.drift:
+        cells = "".join(
+            f'<td style="{_colour(v)}" data-v="{-1 if v is None else v}">{_ratio(v)}</td>' for v in ratios
+        )
+        parts.append(f'<tr><td>{esc(key)}</td>{cells}<td data-v="{spread}">{spread:.3g}</td></tr>')
     return [*parts, "</tbody></table>"]
 
 
@@ -109,11 +156,25 @@ def _cell(r: Run, key: str) -> str:
 
 def _matrix(report: Report) -> list[str]:
     runs = report.runs
+    folded = (
+        f"<p class=muted>{len(report.skipped_everywhere)} items skipped in every environment are not listed: "
+        f"{esc(report.skip_reason)}.</p>"
+        if report.skipped_everywhere
+        else ""
+    )
+    header = ["case", "path", "context", "mode", "dtype", "device", *(esc(r.label) for r in runs)]
     parts = [
         "<h2>All items</h2><p class=muted>Cell colour: largest error ÷ tolerance (green 0, red ≥ 1). "
-        "Click a header to sort.</p><table class=sortable><thead>"
-        + _row(["item", *(esc(r.label) for r in runs)], "th")
+        f"Click a header to sort.</p>{folded}<table class=sortable><thead>"
+        + _row(header, "th")
         + "</thead><tbody>"
     ]
-    parts += [f"<tr><td>{esc(key)}</td>{''.join(_cell(r, key) for r in runs)}</tr>" for key in report.keys]
+    for key in report.keys:
+        item = columns(key, runs)
+        variant = f"[{item.variant}]" if item.variant else ""
+        ident = "".join(
+            f"<td>{esc(x)}</td>"
+            for x in (item.case + variant, item.path, item.context, item.mode, item.dtype, item.device)
+        )
+        parts.append(f"<tr>{ident}{''.join(_cell(r, key) for r in runs)}</tr>")
     return [*parts, "</tbody></table>"]

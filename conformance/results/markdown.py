@@ -1,10 +1,13 @@
-"""The report as Markdown: a CI job summary or a PR comment. One function per section."""
+"""The report as Markdown: a CI job summary or a PR comment. Its first line is the verdict; "What changed"
+is one table row per cause, the items folded under it (``<details>``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.results.report import Report, Run, cell_text, summary
+from conformance.results.report import Report, Run, Transition, cell_text, columns, summary
+
+MAX_LISTED = 200  # items listed under one cause (the rest are counted)
 
 
 def _md(text: object) -> str:
@@ -20,7 +23,7 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 
 
 def render(report: Report) -> str:
-    out = ["# Conformance report", ""]
+    out = ["# Conformance report", "", report.verdict(), ""]
     for section in (_environments, _changes, _drift, _baseline, _matrix):
         out += section(report)
     return "\n".join(out) + "\n"
@@ -46,30 +49,49 @@ def _environments(report: Report) -> list[str]:
     )
 
 
+def _transition(t: Transition) -> list[str]:
+    out = ["", f"### {_md(t.summary())}", ""]
+    causes = t.causes
+    if not causes:
+        return out
+    out += _table(
+        ["change", "items", "by context", "cause"],
+        ([c.kind, str(c.count), c.by_context(), _md(c.cause)] for c in causes),
+    )
+    for c in causes:
+        listed = c.keys[:MAX_LISTED]
+        more = f"\n- … and {c.count - len(listed)} more" if c.count > len(listed) else ""
+        out += [
+            "",
+            f"<details><summary>{c.count} × {c.kind}: {_md(c.cause)[:120]}</summary>",
+            "",
+            *(f"- {_md(k)}" for k in listed),
+            more,
+            "</details>",
+        ]
+    return out
+
+
 def _changes(report: Report) -> list[str]:
-    out = ["", f"## What changed ({len(report.changes)})", ""]
-    if not report.changes:
-        return [*out, "Nothing: every item has the same outcome and kernel in every environment."]
-    usable = [r for r in report.runs if r.usable]
-    rows = ([_md(c.item), c.kind, *(_md(v) for v in c.values), _md(c.detail)] for c in report.changes)
-    return out + _table(["item", "change", *(_md(r.label) for r in usable), "detail"], rows)
+    out = ["", "## What changed", ""]
+    if not report.transitions:
+        return [*out, "One environment: nothing to compare."]
+    for t in report.transitions:
+        out += _transition(t)
+    return out
 
 
 def _drift(report: Report) -> list[str]:
     if not report.drift:
         return []
-    usable = [r for r in report.runs if r.usable]
+    usable = report.usable
     rows = (
         [_md(key), *("—" if v is None else f"{v:.3g}" for v in ratios), f"{spread:.3g}"]
         for key, ratios, spread in report.drift
     )
     header = ["item", *(_md(r.label) for r in usable), "spread"]
-    return [
-        "",
-        "## Largest numeric drift (largest error ÷ tolerance per environment)",
-        "",
-        *_table(header, rows),
-    ]
+    title = "## Largest numeric drift (largest error ÷ tolerance; items that pass everywhere)"
+    return ["", title, "", *_table(header, rows)]
 
 
 def _baseline(report: Report) -> list[str]:
@@ -101,14 +123,23 @@ def _baseline(report: Report) -> list[str]:
 
 def _matrix(report: Report) -> list[str]:
     runs = report.runs
-    rows = (
-        [_md(key), *(cell_text(r.items.get(key)) if r.usable else "n/a" for r in runs)] for key in report.keys
-    )
-    return [
+    out = [
         "",
         "## All items",
         "",
         "Cells: outcome (largest error ÷ tolerance; 1 is the edge of failing).",
-        "",
-        *_table(["item", *(_md(r.label) for r in runs)], rows),
     ]
+    if report.skipped_everywhere:
+        out += [
+            "",
+            f"{len(report.skipped_everywhere)} items skipped in every environment are not listed: "
+            f"{_md(report.skip_reason)}.",
+        ]
+    rows = []
+    for key in report.keys:
+        item = columns(key, runs)
+        variant = f"[{item.variant}]" if item.variant else ""
+        ident = [_md(item.case + variant), item.path, item.context, item.mode, item.dtype, item.device]
+        rows.append([*ident, *(cell_text(r.items.get(key)) if r.usable else "n/a" for r in runs)])
+    header = ["case", "path", "context", "mode", "dtype", "device", *(_md(r.label) for r in runs)]
+    return [*out, "", *_table(header, rows)]

@@ -19,6 +19,7 @@ from conformance.families.structures import flatten
 from conformance.item import ItemId
 from conformance.oracle.types import Trace
 from conformance.run import kernels
+from conformance.run.contexts.base import Context, ModelRun
 from conformance.run.data import CaseData, make
 from conformance.run.kernels import Kernel
 from conformance.run.paths.base import Runner
@@ -63,6 +64,7 @@ class PathRun:
     loop: Trace | None = None  # a custom cell with no reference: the manual loop's run, to agree with
     dropout: DropoutRuns | None = None
     stateful: StatefulRuns | None = None
+    model: ModelRun | None = None  # what a model context observed (symbolic build, predict, training)
 
     @property
     def path(self) -> str:
@@ -79,7 +81,8 @@ class PathRun:
     @property
     def main_call(self) -> str:
         """The call under test, as the user would write it (not the checks' extra calls)."""
-        calls = [s for s in self.steps if s.startswith(("layer(", "for t in"))]
+        calls = [s for s in self.steps if s.startswith("model(")]
+        calls = calls or [s for s in self.steps if s.startswith(("layer(", "for t in"))]
         return calls[0] if calls else self.steps[-1]
 
 
@@ -115,6 +118,8 @@ def _execute(r: Runner, item: ItemId) -> PathRun:
     x = r.tensor(data.inputs)
     mask = r.mask_tensor(data.mask)
     init, init_returned = _initial_state(r, x)
+    context: Context = registry.context(item.context)(r)
+    context.build()  # the layer inside a model, in a model context
     variables = r.weight_variables()
     sources = {
         "inputs": x,
@@ -127,12 +132,12 @@ def _execute(r: Runner, item: ItemId) -> PathRun:
     with kernels.observe(r.env) as seen:
 
         def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any], list[Any]]:
-            value, grads = _step(r, x, init, mask, sources)
+            value, grads = _step(r, context, x, init, mask, sources)
             return value, grads, list(seen.runtimes)
 
         value, grads, runtimes = r.in_mode("step", step)(x, init, mask)
     kernels.resolve(seen, runtimes)
-    output, states = r.split(value)
+    output, states = context.split(value)
     run = PathRun(
         item=item,
         family=r.family,
@@ -163,12 +168,13 @@ def _execute(r: Runner, item: ItemId) -> PathRun:
     if "dropout" in checks:
         run.dropout = dropout_runs(r, x, init, mask)
     if "stateful" in checks:
-        run.stateful = stateful_runs(r, x, mask)  # type: ignore[arg-type]
+        run.stateful = stateful_runs(context, x, mask)
+    run.model = context.observe(x, init, mask)
     return run
 
 
 def _step(
-    r: Runner, x: Any, init: list[Any] | None, mask: Any, sources: dict[str, Any]
+    r: Runner, context: Context, x: Any, init: list[Any] | None, mask: Any, sources: dict[str, Any]
 ) -> tuple[Any, list[Any]]:
     """The call under test under a tape, the item's loss, and its gradients (none if shapes are wrong)."""
     tf, case, data = r.tf, r.case, r.data
@@ -177,8 +183,8 @@ def _step(
     with tf.GradientTape() as tape:
         for t in watched:
             tape.watch(t)
-        value = r.call(x, init, mask)
-        output, states = r.split(value)
+        value = context.call(x, init, mask)
+        output, states = context.split(value)
         # The loss is the same function on every path: states count only where the layer returns them.
         terms = [
             (output, data.cot_output),

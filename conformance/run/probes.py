@@ -19,8 +19,8 @@ import numpy as np
 from conformance.run.tensors import to_numpy
 
 if TYPE_CHECKING:
+    from conformance.run.contexts.base import Context
     from conformance.run.paths.base import Runner
-    from conformance.run.paths.layer import LayerRunner
 
 DROPOUT_SEED = 1234
 
@@ -202,7 +202,7 @@ def dropout_runs(r: Runner, x: Any, init: list[Any] | None, mask: Any) -> Dropou
     return DropoutRuns(tuple(outputs))
 
 
-def stateful_runs(r: LayerRunner, x: Any, mask: Any) -> StatefulRuns:
+def stateful_runs(r: Context, x: Any, mask: Any) -> StatefulRuns:
     """A stateful layer: reset, two chunks with the state carried, the held states; reset again, one call;
     then another batch size, which must be refused."""
     out = StatefulRuns()

@@ -76,9 +76,11 @@ def _run(c: Contract, env: tfenv.TFEnv) -> Any:
     tf, layers = env.tf, env.keras.layers
     x = tf.random.stateless_uniform(c.inputs, seed=(1, 2)) if c.inputs else None
     positional = [getattr(layers, c.cell[0])(**c.cell[1])] if c.cell else []
-    if c.call == "new":
-        return getattr(layers, c.layer)(*positional, **c.args)
     obj = getattr(layers, c.layer)(*positional, **c.args)
+    if c.model == "sequential":
+        obj = env.keras.Sequential([env.keras.Input(batch_shape=tuple(c.inputs or ())), obj])
+    if c.call == "new":
+        return obj
     if c.prepare == "call":
         obj(x)
     kwargs = {k: _value(v, tf, x) for k, v in c.call_args.items()}

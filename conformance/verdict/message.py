@@ -29,8 +29,9 @@ def header(case: Case, item: ItemId, env: TFEnv, kernel: str | None, steps: list
     where = f"{case.source}:{case.line}" if case.line else str(case.source)
     variant = f" variant {case.variant}" if case.variant else ""
     lines = [
-        f"case {case.id!r}{variant} · path {item.path} · mode {item.mode} · dtype {item.dtype} · "
-        f"device {item.device}   ({where})",
+        f"case {case.id!r}{variant} · path {item.path}"
+        + (f" · context {item.context}" if item.context != "call" else "")
+        + f" · mode {item.mode} · dtype {item.dtype} · device {item.device}   ({where})",
         f"  environment: {env.describe()}" + (f"; kernel: {kernel}" if kernel else ""),
         f"  {layer_line(case)}",
         "  calls made:",

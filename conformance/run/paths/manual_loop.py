@@ -52,8 +52,9 @@ class ManualLoop(Runner):
         outputs: list[Any] = []
         for t in order:
             result = cell(x[:, t, :], self.nested(states), **kwargs)
-            if self.step_returned is None:
-                new = result[1] if isinstance(result, (list, tuple)) else result
+            new = result[1] if isinstance(result, (list, tuple)) else result
+            known = all(d is not None for s in flatten(new) for d in s.shape)  # not a model's None batch
+            if self.step_returned is None and known:
                 self.step_returned = returned(new, symbolic=not tf.executing_eagerly())
             output, new_states = result
             new_states = flatten(new_states)
@@ -73,8 +74,9 @@ class ManualLoop(Runner):
         tf = self.tf
         states = initial_state
         if states is None:  # a loop has no "no state": start it from zeros in the dtype the cell computes in
-            shapes = self.family.state_shapes(int(x.shape[0]), self.case.units)
-            states = [tf.zeros(shape, dtype=self.compute_dtype) for shape in shapes]
+            batch = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]  # None: a symbolic model's
+            sizes = [size for _, size in self.family.state_shapes(1, self.case.units)]
+            states = [tf.zeros((batch, size), dtype=self.compute_dtype) for size in sizes]
         if self.case.mask is not None and self.case.mask.via == "masking_layer":
             self.record("mask = keras.layers.Masking(0.0).compute_mask(x)")
             mask = self.keras.layers.Masking(0.0).compute_mask(x)
