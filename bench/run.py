@@ -172,6 +172,8 @@ def suite(b: Bench, reps: int) -> dict[str, Any]:
     """The shipped suite on CPU, -n 0 and -n 2: wall time, per-item durations by path, peak memory."""
     res: dict[str, Any] = {}
     durations: dict[str, list[float]] = {}
+    contexts: dict[str, list[float]] = {}  # item time by context: what the model contexts add
+    files: dict[str, list[float]] = {}  # item time by case file: what the carry-over cases add
     for workers in ("0", "2"):
         walls, peaks, rcs = [], [], []
         for _ in range(reps):
@@ -191,6 +193,9 @@ def suite(b: Bench, reps: int) -> dict[str, Any]:
             if workers == "0":
                 for item in json.loads(results.read_text())["items"]:
                     durations.setdefault(item["path"], []).append(item["duration"])
+                    contexts.setdefault(item.get("context", "call"), []).append(item["duration"])
+                    source = item["nodeid"].split("::")[0].rsplit("/", 1)[-1]
+                    files.setdefault(source, []).append(item["duration"])
         worker_peaks = [v for p in peaks for k, v in p.items() if k != "controller" or workers == "0"]
         res[f"n{workers}"] = {
             "wall_s": walls,
@@ -204,6 +209,8 @@ def suite(b: Bench, reps: int) -> dict[str, Any]:
         path: {"items": len(ds) // reps, "median": _median(ds), "p90": _p90(ds), "max": max(ds)}
         for path, ds in sorted(durations.items())
     }
+    res["item_time_s_by_context"] = {c: sum(ds) / reps for c, ds in sorted(contexts.items())}
+    res["item_time_s_by_file"] = {f: sum(ds) / reps for f, ds in sorted(files.items())}
     return res
 
 
@@ -295,6 +302,14 @@ def table(res: dict[str, Any]) -> str:
                 f"{d['median'] * 1e3:.0f} / {d['p90'] * 1e3:.0f} ms",
                 "median / p90",
             )
+        by_context = s.get("item_time_s_by_context", {})
+        call = by_context.get("call", 0.0)
+        for context, secs in by_context.items():
+            share = f" (+{secs / call:.0%} of call)" if call and context != "call" else ""
+            row(f"item time, context {context}", f"{secs:.1f} s{share}", "model <= +50%" if share else "")
+        carry = s.get("item_time_s_by_file", {}).get("carry_over.toml")
+        if carry is not None:
+            row("item time, carry-over cases (round trip + load)", f"{carry:.1f} s", "<= 60 s", carry <= 60)
         row("shipped suite, CPU, -n 0", f"{s['n0']['wall_median_s']:.1f} s")
         row(
             "shipped suite, CPU, -n 2",

@@ -69,6 +69,15 @@ class ContextEntry(Entry):
 
 
 @dataclass(frozen=True)
+class SaveFormatEntry(Entry):
+    """A saved-model format: how a model is written, by which Keras flavours, and the loaders that read it
+    back (each a ``{format}.{loader}`` subject of the round_trip and carry_over checks)."""
+
+    loaders: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ("keras2", "keras3", "tf_keras")
+
+
+@dataclass(frozen=True)
 class FormatEntry(Entry):
     """A report format: ``--format NAME`` or ``--<flag> FILE`` (also write it there)."""
 
@@ -109,6 +118,74 @@ CONTEXTS: tuple[ContextEntry, ...] = (
         single_output=True,
     ),
 )
+
+#: Saved-model formats (``expect.saving``): each writes the model one way and reads it back with every loader
+#: the running Keras offers. Order: what a user reaches for first.
+SAVE_FORMATS: tuple[SaveFormatEntry, ...] = (
+    SaveFormatEntry(
+        "keras",
+        "model.save('model.keras'): the Keras archive (config + weights)",
+        "conformance.run.saving.keras_archive:FORMAT",
+        loaders=("load_model",),
+    ),
+    SaveFormatEntry(
+        "h5",
+        "model.save('model.h5'): the legacy full-model HDF5 file",
+        "conformance.run.saving.h5:FORMAT",
+        loaders=("load_model",),
+    ),
+    SaveFormatEntry(
+        "weights",
+        "model.save_weights('model.weights.h5'), read into a freshly built model",
+        "conformance.run.saving.weights:FORMAT",
+        loaders=("load_weights",),
+    ),
+    SaveFormatEntry(
+        "checkpoint",
+        "tf.train.Checkpoint(model=model).write(...): the TF checkpoint format",
+        "conformance.run.saving.checkpoint:FORMAT",
+        loaders=("read",),
+    ),
+    SaveFormatEntry(
+        "json",
+        "model.to_json() and the weights as arrays: model_from_json, then set_weights",
+        "conformance.run.saving.json_config:FORMAT",
+        loaders=("model_from_json",),
+    ),
+    SaveFormatEntry(
+        "config",
+        "model.get_config() -> keras.Model.from_config, then set_weights; every constructor argument kept",
+        "conformance.run.saving.config:FORMAT",
+        loaders=("from_config",),
+    ),
+    SaveFormatEntry(
+        "saved_model",
+        "tf.saved_model.save(model, dir): its serving signature, and the restored object's call",
+        "conformance.run.saving.saved_model:FORMAT",
+        loaders=("serving_default", "call"),
+    ),
+    SaveFormatEntry(
+        "export",
+        "model.export(dir): the inference-only SavedModel (Keras 3: TFSMLayer reads it)",
+        "conformance.run.saving.export:FORMAT",
+        loaders=("serve", "TFSMLayer"),
+    ),
+    SaveFormatEntry(
+        "tflite",
+        "converted to TFLite with static shapes, run by tf.lite.Interpreter; the op set recorded",
+        "conformance.run.saving.tflite:FORMAT",
+        loaders=("interpreter",),
+    ),
+    SaveFormatEntry(
+        "keras_saved_model",
+        "Keras 2's model.save(dir) (save_format='tf'): a SavedModel with Keras metadata",
+        "conformance.run.saving.keras_saved_model:FORMAT",
+        loaders=("load_model",),
+        writers=("keras2", "tf_keras"),
+    ),
+)
+SAVE_FORMAT_NAMES = tuple(e.name for e in SAVE_FORMATS)
+_SAVED = tuple(f"{f.name}.{loader}" for f in SAVE_FORMATS for loader in f.loaders)
 
 CHECKS: tuple[CheckEntry, ...] = (
     CheckEntry(
@@ -219,6 +296,15 @@ CHECKS: tuple[CheckEntry, ...] = (
         subjects=("train_on_batch.{weight}", "fit.{weight}", "raised"),
     ),
     CheckEntry(
+        "round_trip",
+        "in a model: saved and loaded again in each format, with each loader, the model computes the same "
+        "(weights in place, no constructor argument lost)",
+        "conformance.checks.round_trip:check",
+        gate="expect.saving",
+        requires="expect.saving (and a model context)",
+        subjects=(*_SAVED, *(f"{s}.{{weight}}" for s in _SAVED), "config.*"),
+    ),
+    CheckEntry(
         "kernel",
         "the fused layer ran the kernel the case expects (no silent fallback)",
         "conformance.checks.kernel:check",
@@ -236,6 +322,13 @@ OPTION_CHECKS: tuple[CheckEntry, ...] = (
         "drift from a recorded baseline (--conformance-baseline)",
         "conformance.checks.baseline:check",
         subjects=("entry", "output", "state.{state}", "grad.inputs", "grad.state.{state}", "grad.{weight}"),
+    ),
+    CheckEntry(
+        "carry_over",
+        "models another release saved (--conformance-baseline, and the artifacts shipped with the kit) load "
+        "here and compute what they computed there",
+        "conformance.checks.carry_over:check",
+        subjects=("entry", *_SAVED, *(f"{s}.{{weight}}" for s in _SAVED)),
     ),
 )
 
@@ -312,3 +405,4 @@ context: Callable[[str], Any] = _Loaded(CONTEXTS)
 alternative: Callable[[str], Any] = _Loaded(ALTERNATIVES)
 check: Callable[[str], Any] = _Loaded(CHECKS)
 report_format: Callable[[str], Any] = _Loaded(REPORT_FORMATS)
+save_format: Callable[[str], Any] = _Loaded(SAVE_FORMATS)

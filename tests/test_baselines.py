@@ -157,3 +157,81 @@ def test_entries_are_read_without_pickle(tmp_path: Path) -> None:
     np.savez(evil, __meta__=np.array(json.dumps({"format": 1})), output=np.array([object()], dtype=object))
     with pytest.raises(ValueError, match="pickle"):
         baseline.read(evil)
+
+
+# -- the documented workflow: what a declared divergence explains is reported, not failed -------------
+ONE = """
+[[case]]
+id = "one"
+layer = "lstm"
+batch = 2
+timesteps = 3
+features = 2
+units = 3
+devices = ["cpu"]
+paths = ["fused_layer"]
+dtypes = ["float32"]
+expect = { checks = ["agreement", "gradient"] }
+"""
+EVERYWHERE = 'when = { flavour = ["keras2", "keras3", "tf_keras"] }\n'
+RAISES = ONE + "[[case.divergence]]\n" + EVERYWHERE + 'raises = "RuntimeError"\nmatch = "boom"\n'
+RAISES += 'reason = "the old release raises here"\n'
+SHIFTED = ONE + "[[case.divergence]]\n" + EVERYWHERE
+SHIFTED += 'differs = [{ check = "agreement", what = ["output"] }]\nreason = "the old release adds 1e-3"\n'
+RAISE_PATCH = """
+def call(self, *a, **kw):
+    raise RuntimeError("boom")
+K.layers.LSTM.__call__ = call
+"""
+SHIFT_PATCH = """
+orig = K.layers.LSTM.__call__
+def call(self, *a, **kw):
+    out = orig(self, *a, **kw)
+    return [out[0] + 1e-3, *out[1:]] if isinstance(out, (list, tuple)) else out + 1e-3
+K.layers.LSTM.__call__ = call
+"""
+
+
+def _compare_clean(pytester: pytest.Pytester) -> dict[str, object]:
+    """The release compared with the baseline: Keras unpatched, the case file without the declaration."""
+    (pytester.path / "conftest.py").unlink()
+    pytester.makefile(".toml", victim=ONE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--conformance-baseline", "base", "--conformance-results", "r.json"
+    )
+    result.assert_outcomes(passed=1)
+    (item,) = json.loads((pytester.path / "r.json").read_text())["items"]
+    return item  # type: ignore[no-any-return]
+
+
+def test_an_item_recorded_as_a_declared_divergence_is_reported_with_its_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    from conftest import run_broken
+
+    recorded = run_broken(pytester, RAISES, RAISE_PATCH, "--conformance-record", "base")
+    recorded.assert_outcomes(xfailed=1)
+    item = _compare_clean(pytester)
+    assert item["checks"]["baseline"] == "n/a"  # type: ignore[index]
+    assert item["baseline"] == {"recorded_divergence": item["baseline"]["recorded_divergence"]}  # type: ignore[index]
+    assert "the old release raises here" in item["baseline"]["recorded_divergence"]  # type: ignore[index]
+
+
+def test_drift_a_divergence_on_the_recording_side_explains_is_named_not_failed(
+    pytester: pytest.Pytester,
+) -> None:
+    from conftest import run_broken
+
+    run_broken(pytester, SHIFTED, SHIFT_PATCH, "--conformance-record", "base").assert_outcomes(xfailed=1)
+    item = _compare_clean(pytester)
+    assert item["baseline"]["explained"] == {"output": "the old release adds 1e-3"}  # type: ignore[index]
+
+
+def test_drift_nothing_explains_still_fails(pytester: pytest.Pytester) -> None:
+    from conftest import run_broken
+
+    run_broken(pytester, ONE, SHIFT_PATCH, "--conformance-record", "base").assert_outcomes(failed=1)
+    (pytester.path / "conftest.py").unlink()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-baseline", "base")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["[[]baseline] output vs baseline: * elements differ*"])

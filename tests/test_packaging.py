@@ -36,6 +36,19 @@ def test_ships_the_cases_the_schema_and_type_information(wheel: zipfile.ZipFile)
     assert {"conformance/case.schema.json", "conformance/py.typed", "conformance/plugin.py"} <= names
 
 
+def test_ships_every_module_of_the_kit_and_the_saved_model_artifacts(wheel: zipfile.ZipFile) -> None:
+    """A package folder missing from pyproject's list installs without it: the tox envs would break."""
+    names = set(wheel.namelist())
+    modules = {p.relative_to(REPO).as_posix() for p in (REPO / "conformance").rglob("*.py")}
+    assert modules - names == set()
+    artifacts = {
+        "conformance/cases/" + p.relative_to(REPO / "cases").as_posix()
+        for p in (REPO / "cases" / "artifacts").rglob("*")
+        if p.is_file()
+    }
+    assert artifacts and artifacts - names == set()
+
+
 def test_registers_the_plugin(wheel: zipfile.ZipFile) -> None:
     assert "[pytest11]\nconformance = conformance.plugin" in _metadata(wheel, "entry_points.txt")
     assert "Classifier: Framework :: Pytest" in _metadata(wheel, "METADATA")

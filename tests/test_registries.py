@@ -23,7 +23,8 @@ DOCS = (PACKAGE.parent / "docs" / "case-format.md").read_text(encoding="utf-8")
 # Modules of the extension folders that are support, not an extension themselves.
 SUPPORT = {
     "run/paths": {"__init__", "base", "layer"},
-    "checks": {"__init__", "base", "compare", "tolerance", "reference", "baseline", "alternatives"},
+    "checks": {"__init__", "base", "compare", "tolerance", "reference", "alternatives", "loaded"},
+    "run/saving": {"__init__", "base", "roundtrip"},
     "families": {"__init__", "base", "custom"},
     "families/structures": {"__init__", "base"},
     "results": {"__init__", "file", "report"},
@@ -51,7 +52,10 @@ def test_every_name_is_a_marker() -> None:
     assert [n for n in names if n not in MARKERS] == []
 
 
-@pytest.mark.parametrize("name", [*registry.PATH_NAMES, *registry.CHECK_NAMES, *registry.MODE_NAMES, *LAYERS])
+@pytest.mark.parametrize(
+    "name",
+    [*registry.PATH_NAMES, *registry.CHECK_NAMES, *registry.MODE_NAMES, *LAYERS, *registry.SAVE_FORMAT_NAMES],
+)
 def test_docs_name_every_registered_thing(name: str) -> None:
     assert f"`{name}`" in DOCS, f"docs/case-format.md does not mention `{name}`"
 
@@ -63,14 +67,22 @@ def test_every_path_loads_and_is_the_named_runner() -> None:
 
 
 def test_every_check_and_report_format_loads() -> None:
-    for entry in (*registry.CHECKS, *registry.REPORT_FORMATS):
+    for entry in (*registry.CHECKS, *registry.OPTION_CHECKS, *registry.REPORT_FORMATS):
         assert callable(entry.load()), entry
+
+
+def test_every_save_format_loads_and_is_the_named_format() -> None:
+    for entry in registry.SAVE_FORMATS:
+        fmt = registry.save_format(entry.name)
+        assert fmt.name == entry.name and callable(fmt.write) and callable(fmt.load), entry
 
 
 def test_every_module_of_an_extension_folder_is_registered() -> None:
     """A module written but not registered would be dead code that looks like a feature."""
     assert _modules("run/paths") == {e.impl.split(":")[0].rsplit(".", 1)[-1] for e in registry.PATHS}
-    assert _modules("checks") == {e.impl.split(":")[0].rsplit(".", 1)[-1] for e in registry.CHECKS}
+    checks = (*registry.CHECKS, *registry.OPTION_CHECKS)
+    assert _modules("checks") == {e.impl.split(":")[0].rsplit(".", 1)[-1] for e in checks}
+    assert _modules("run/saving") == {e.impl.split(":")[0].rsplit(".", 1)[-1] for e in registry.SAVE_FORMATS}
     assert _modules("results") == {e.impl.split(":")[0].rsplit(".", 1)[-1] for e in registry.REPORT_FORMATS}
     assert _modules("families") == set(FAMILIES)
     assert _modules("families/structures") == {s.__module__.rsplit(".", 1)[-1] for s in structures.STRUCTURES}

@@ -266,3 +266,26 @@ def test_results_file_of_a_real_run(pytester: pytest.Pytester) -> None:
     assert by_path["fused_layer"]["outcome"] == "failed"
     assert "known divergence is gone" in by_path["fused_layer"]["reason"]
     assert not list((pytester.path / "out").glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_the_saved_models_matrix_answers_can_we_read_what_the_old_release_wrote(tmp_path: Path) -> None:
+    """Per format: writer x reader, each cell the items' verdicts; declared ones say so; 'not written'
+    (not shipped, or a format the writer has none of) makes no row."""
+    old = item("carry", "passed", path="fused_layer", context="functional")
+    old["round_trip"] = {"h5.load_model": "agrees", "export.TFSMLayer": "unavailable: Keras 2 has none"}
+    new = item("carry", "xfailed", path="fused_layer", context="functional")
+    new["round_trip"] = {"h5.load_model": "agrees"}
+    writer = "TF 2.15.1 (keras2 2.15.1)"
+    new["carry_over"] = {writer: {"h5.load_model": "refuses", "saved_model.call": "not written: not shipped"}}
+    a = results(tmp_path / "a.json", ENV_215, [old])
+    b = results(tmp_path / "b.json", ENV_221, [new])
+    rep = report.build([a, b])
+    assert rep.saved["h5"][(report.SAME, "load_model")]["tf2.15"] == {"agrees": 1}
+    assert rep.saved["h5"][(writer, "load_model")]["tf2.21"] == {"refuses (declared)": 1}
+    assert "saved_model" not in rep.saved
+    md = registry.report_format("md")(rep)
+    assert "| TF 2.15.1 (keras2 2.15.1) | load_model |  | refuses 1 (declared) |" in md
+    assert "| the same release | TFSMLayer | unavailable 1 |  |" in md
+    html = registry.report_format("html")(rep)
+    assert "Saved models: writer × reader" in html and "refuses 1 (declared)" in html
+    assert json.loads(registry.report_format("json")(rep))["saved_models"]["h5"][0]["loader"] == "load_model"

@@ -328,7 +328,7 @@ def _expect(
             return bool(getattr(options, gate.removeprefix("options.")))
         if gate == "contexts.model":  # some context of the case puts the layer in a model
             return any(registry.by_name(registry.CONTEXTS)[c].model for c in contexts)
-        return any(g.removeprefix("expect.") in raw for g in gate.split("|"))
+        return any(raw.get(g.removeprefix("expect.")) not in (None, False) for g in gate.split("|"))
 
     checks = tuple(raw.get("checks", [c for c in registry.CHECK_NAMES if c not in gated or on(c)]))
     for name in checks:
@@ -349,7 +349,16 @@ def _expect(
     states = None
     if "states" in raw:
         states = _states(raw["states"], n_states, (sizes["batch"], sizes["units"]), "expect.states")
+    saving: tuple[str, ...] = ()
+    if raw.get("saving") not in (None, False):
+        if not any(registry.by_name(registry.CONTEXTS)[c].model for c in contexts):
+            raise CaseFileError(
+                "saving needs a model to save: add 'functional' or 'sequential' to contexts",
+                key="expect.saving",
+            )
+        saving = registry.SAVE_FORMAT_NAMES if raw["saving"] is True else tuple(raw["saving"])
     return Expect(
+        saving=saving,
         checks=checks,
         tolerance=dict(raw.get("tolerance", {})),
         output=output,

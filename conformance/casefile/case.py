@@ -137,6 +137,7 @@ class Expect:
     states: tuple[Any, ...] | None = None
     pinned_tolerance: Tolerance = Tolerance(atol=1e-6, rtol=1e-6)
     kernel: str | None = None  # "fused" | "generic": the kernel the fused layer must run
+    saving: tuple[str, ...] = ()  # saved-model formats to write and load back (round_trip, carry_over)
 
 
 @dataclass(frozen=True)

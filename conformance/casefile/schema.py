@@ -242,6 +242,18 @@ EXPECT = Field(
             "ndarray", "A pinned expected output (e.g. a published number), as the layer returns it."
         ),
         "states": Field("list", "Pinned expected final states, in Keras order.", items=Field("ndarray")),
+        "saving": Field(
+            "any_of",
+            "Save the model and load it again (round_trip check; with --conformance-record /"
+            " --conformance-baseline also across releases: carry_over): true for every format the running "
+            "Keras writes, or a list of formats. Needs a model context (functional or sequential).",
+            options=(
+                Field("boolean"),
+                Field(
+                    "list", items=Field("string", enum=registry.SAVE_FORMAT_NAMES), unique=True, min_items=1
+                ),
+            ),
+        ),
         "kernel": Field(
             "string",
             "The kernel the fused layer must run, as observed: 'fused' (the fused kernel its Keras has "

@@ -14,6 +14,7 @@ Entries are read with ``allow_pickle=False``: a baseline is data, never code.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -195,8 +196,41 @@ def compare_entry(
     return drifts
 
 
-def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Tolerance, Tolerance]) -> CheckResult:
-    """The ``baseline`` check: this run against its stored entry."""
+def explained_by(divergences: Any) -> dict[str, str]:
+    """The baseline subjects a declared divergence already says differ (its agreement subjects as they are,
+    its gradient subjects as ``grad.<what>``), each with the divergence's reason: drift there is explained."""
+    out: dict[str, str] = {}
+    for d in divergences:
+        for entry in d.differs:
+            for what in entry.what:
+                if entry.check == "agreement":
+                    out[what] = d.reason
+                elif entry.check == "gradient":
+                    out[f"grad.{what}"] = d.reason
+    return out
+
+
+def record_divergence(
+    case: Case, item: ItemId, root: Path, fingerprint: dict[str, Any], reason: str
+) -> dict[str, Any]:
+    """An item that ended as a declared divergence with nothing computed: an entry that says so, so the
+    release compared with it reports that reason rather than a missing entry."""
+    target = entry_path(root, item)
+    write(target, {}, {**meta(case, item, fingerprint), "divergence": reason})
+    return {"entry": str(target), "status": "declared divergence"}
+
+
+def check(
+    run: PathRun,
+    case: Case,
+    dtype: str,
+    root: Path,
+    tols: tuple[Tolerance, Tolerance],
+    explained: dict[str, str] | None = None,
+) -> CheckResult:
+    """The ``baseline`` check: this run against its stored entry; drift on a subject that a divergence
+    declared on either side (``explained`` here, the entry's own for the recording side) is named, not
+    failed."""
     result = CheckResult("baseline")
     source = entry_path(root, run.item)
     if not source.exists():
@@ -207,6 +241,15 @@ def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Toleranc
     except (OSError, ValueError) as exc:
         result.add("entry", f"baseline entry {source} is unreadable: {exc}")
         return result
+    env = stored_meta.get("fingerprint", {})
+    if stored_meta.get("divergence"):
+        result.not_applicable = (
+            f"nothing recorded: on TF {env.get('tensorflow')} ({env.get('keras_flavour')}) the item was a "
+            f"declared divergence: {stored_meta['divergence']}"
+        )
+        result.details = {"recorded_divergence": stored_meta["divergence"]}
+        return result
+    explained = {**dict(stored_meta.get("divergences", {})), **(explained or {})}
     if stored_meta.get("case_hash") != case_hash(case):
         result.add(
             "entry",
@@ -214,14 +257,22 @@ def check(run: PathRun, case: Case, dtype: str, root: Path, tols: tuple[Toleranc
             f" -> {case_hash(case)}): re-record it with --conformance-record",
         )
         return result
-    env = stored_meta.get("fingerprint", {})
     recorded = f"recorded on TF {env.get('tensorflow')}, {env.get('keras_flavour')} {env.get('keras')}"
     drifts = compare_entry(observations(run, case), stored, tols, dtype)
+    named: dict[str, str] = {}
     for d in drifts:
+        why = next(
+            (reason for pattern, reason in explained.items() if fnmatch.fnmatchcase(d.name, pattern)), None
+        )
+        if d.message and why is not None:
+            named[d.name] = why  # a declared divergence on one side: the drift is that divergence
+            continue
         result.worst = max(result.worst, d.worst)
         if d.message:
             result.add(d.name, f"{d.message}\n  ({recorded}; {source})", vs_reference=True)
-    result.details = {
+    if named:
+        result.details["explained"] = named
+    result.details |= {
         d.name: {
             "max_abs": d.max_abs,
             "max_rel": d.max_rel,
@@ -241,6 +292,7 @@ def record(
     root: Path,
     tols: tuple[Tolerance, Tolerance],
     fingerprint: dict[str, Any],
+    explained: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write the item's entry; say whether it is new, unchanged or changed (and how much) from the old one."""
     target = entry_path(root, run.item)
@@ -260,5 +312,5 @@ def record(
             }
         except (OSError, ValueError) as exc:
             status = {"entry": str(target), "status": "replaced unreadable", "error": str(exc)}
-    write(target, arrays, meta(case, run.item, fingerprint))
+    write(target, arrays, {**meta(case, run.item, fingerprint), "divergences": explained or {}})
     return status

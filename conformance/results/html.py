@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from html import escape as esc
 
-from conformance.results.report import SHORT, Report, Run, Transition, cell_text, columns, summary, worst
+from conformance.results.report import (
+    SAME,
+    SHORT,
+    Report,
+    Run,
+    Transition,
+    cell_text,
+    columns,
+    saved_cell,
+    summary,
+    worst,
+)
 
 _CSS = """body{font:14px system-ui,sans-serif;margin:2em;max-width:110em}
 table{border-collapse:collapse;margin:1em 0}th{background:#eee;cursor:pointer}
@@ -41,7 +52,7 @@ def render(report: Report) -> str:
         "<h1>Conformance report</h1>",
         _verdict(report.verdict()),
     ]
-    for section in (_environments, _changes, _drift, _baseline, _matrix):
+    for section in (_environments, _changes, _drift, _baseline, _saved, _matrix):
         parts += section(report)
     parts.append(f"<script>{_JS}</script>")
     return "\n".join(parts) + "\n"
@@ -140,6 +151,29 @@ def _baseline(report: Report) -> list[str]:
             f'<td data-v="{b["max_ulps"]}">{b["max_ulps"]:.3g}</td></tr>'
         )
     return [*parts, "</tbody></table>"]
+
+
+def _saved(report: Report) -> list[str]:
+    """Per format: writer x reader (can we read what 2.15 wrote on 2.21?)."""
+    if not report.saved:
+        return []
+    readers = [r.label for r in report.usable]
+    parts = ["<h2>Saved models: writer × reader</h2>"]
+    for fmt, rows in report.saved.items():
+        parts.append(
+            f"<h3>{esc(fmt)}</h3><table><thead>" + _row(["written by", "loader", *map(esc, readers)], "th")
+        )
+        parts.append("</thead><tbody>")
+        for (writer, loader), cells in sorted(rows.items(), key=lambda kv: (kv[0][0] != SAME, kv[0])):
+            texts = [saved_cell(cells.get(r)) for r in readers]
+            tds = "".join(
+                f"<td class={'err' if ('differs' in x or 'refuses' in x) and 'declared' not in x else 'ok'}>"
+                f"{esc(x)}</td>"
+                for x in texts
+            )
+            parts.append(f"<tr><td>{esc(writer)}</td><td>{esc(loader)}</td>{tds}</tr>")
+        parts.append("</tbody></table>")
+    return parts
 
 
 def _cell(r: Run, key: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.results.report import Report, Run, Transition, cell_text, columns, summary
+from conformance.results.report import SAME, Report, Run, Transition, cell_text, columns, saved_cell, summary
 
 MAX_LISTED = 200  # items listed under one cause (the rest are counted)
 
@@ -24,7 +24,7 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 
 def render(report: Report) -> str:
     out = ["# Conformance report", "", report.verdict(), ""]
-    for section in (_environments, _changes, _drift, _baseline, _matrix):
+    for section in (_environments, _changes, _drift, _baseline, _saved, _matrix):
         out += section(report)
     return "\n".join(out) + "\n"
 
@@ -119,6 +119,28 @@ def _baseline(report: Report) -> list[str]:
     ]
     title = f"## Drift from the baseline ({len(report.baseline)} compared, {beyond} beyond tolerance)"
     return ["", title, "", *_table(header, rows)]
+
+
+def _saved(report: Report) -> list[str]:
+    """Per format: writer x reader. Can we read what 2.15 wrote on 2.21? One table each."""
+    if not report.saved:
+        return []
+    readers = [r.label for r in report.usable]
+    out = [
+        "",
+        "## Saved models: writer × reader",
+        "",
+        "Each cell: the items whose saved model, written by the row's release, the column's release loaded "
+        "and judged (agrees: loads and computes the oracle's numbers with the saved weights; differs; "
+        "refuses; declared: a case file declares it).",
+    ]
+    for fmt, rows in report.saved.items():
+        body = (
+            [_md(writer), _md(loader), *(_md(saved_cell(cells.get(r))) for r in readers)]
+            for (writer, loader), cells in sorted(rows.items(), key=lambda kv: (kv[0][0] != SAME, kv[0]))
+        )
+        out += ["", f"### `{fmt}`", "", *_table(["written by", "loader", *readers], body)]
+    return out
 
 
 def _matrix(report: Report) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,11 @@ class Run:
             version: tuple[Any, ...] = (0, Version(str(env.get("tensorflow"))))
         except InvalidVersion:
             version = (1, self.label)
-        return (
-            *version,
-            FLAVOUR_ORDER.get(str(env.get("keras_flavour")), 9),
-            str(env.get("keras")),
-            self.label,
-        )
+        try:
+            keras: tuple[Any, ...] = (0, Version(str(env.get("keras"))))
+        except InvalidVersion:
+            keras = (1, str(env.get("keras")))
+        return (*version, FLAVOUR_ORDER.get(str(env.get("keras_flavour")), 9), *keras, self.label)
 
 
 def item_key(record: dict[str, Any]) -> str:
@@ -274,6 +274,8 @@ class Report:
     skipped_everywhere: list[str] = field(default_factory=list)
     skip_reason: str = ""
     baseline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (item, run, summary)
+    # format -> (writer, loader) -> reader -> verdict -> items: the saved-models matrix
+    saved: dict[str, dict[tuple[str, str], dict[str, Counter[str]]]] = field(default_factory=dict)
 
     @property
     def usable(self) -> list[Run]:
@@ -329,8 +331,9 @@ def _baseline_rows(runs: list[Run]) -> list[tuple[str, str, dict[str, Any]]]:
     rows = []
     for run in runs:
         for key, rec in run.items.items():
-            arrays = rec.get("baseline")
-            if not isinstance(arrays, dict) or not arrays:
+            found = rec.get("baseline")
+            arrays = {n: a for n, a in (found or {}).items() if isinstance(a, dict) and "worst" in a}
+            if not arrays:
                 continue
             worst_name = max(arrays, key=lambda n: arrays[n]["worst"])
             rows.append(
@@ -348,6 +351,45 @@ def _baseline_rows(runs: list[Run]) -> list[tuple[str, str, dict[str, Any]]]:
             )
     rows.sort(key=lambda row: -row[2]["worst"])
     return rows
+
+
+SAME = "the same release"
+
+
+def _saved(runs: list[Run]) -> dict[str, dict[tuple[str, str], dict[str, Counter[str]]]]:
+    """Per format: writer x reader, each cell the items' verdicts (loads and agrees / differs / refuses),
+    a refusal or difference on an item that is a declared divergence counted as declared."""
+    out: dict[str, dict[tuple[str, str], dict[str, Counter[str]]]] = {}
+    for run in runs:
+        for rec in run.items.values():
+            declared = rec.get("outcome") == "xfailed"
+            by_writer: dict[str, Any] = {SAME: rec.get("round_trip") or {}, **(rec.get("carry_over") or {})}
+            for writer, verdicts in by_writer.items():
+                for subject, verdict in (verdicts or {}).items():
+                    fmt, _, loader = str(subject).partition(".")
+                    word = str(verdict).split(":", 1)[0]
+                    if word == "not written":  # not shipped, or a format this writer has none of
+                        continue
+                    if ": ops " in str(verdict):  # TFLite: the op set it was converted to, counted apart
+                        ops = str(verdict).split(": ops ", 1)[1]
+                        cell = out.setdefault(fmt, {}).setdefault((writer, "op set: " + ops), {})
+                        cell.setdefault(run.label, Counter())["converted"] += 1
+                    if word in ("refuses", "differs") and declared:
+                        word += " (declared)"
+                    cell = out.setdefault(fmt, {}).setdefault((writer, loader), {})
+                    cell.setdefault(run.label, Counter())[word] += 1
+    return out
+
+
+def saved_cell(counts: Counter[str] | None) -> str:
+    """'agrees 6', 'refuses 6 (declared)', 'differs 1 · agrees 5' ('' where nothing was read)."""
+    if not counts:
+        return ""
+    order = ("differs", "refuses", "differs (declared)", "refuses (declared)", "agrees")
+    words = sorted(counts, key=lambda w: (order.index(w) if w in order else len(order), w))
+    return " · ".join(
+        f"{w.replace(' (declared)', '')} {counts[w]}{' (declared)' if 'declared' in w else ''}" for w in words
+    )
 
 
 def analyse(runs: list[Run]) -> Report:
@@ -369,7 +411,16 @@ def analyse(runs: list[Run]) -> Report:
         if len(known) >= 2:
             drift.append((key, ratios, max(known) - min(known)))
     drift.sort(key=lambda row: -row[2])
-    return Report(runs, keys, transitions, drift[:DRIFT_ROWS], skipped, skip_reason, _baseline_rows(usable))
+    return Report(
+        runs,
+        keys,
+        transitions,
+        drift[:DRIFT_ROWS],
+        skipped,
+        skip_reason,
+        _baseline_rows(usable),
+        _saved(usable),
+    )
 
 
 def _is_report(path: Path) -> bool:
@@ -435,5 +486,12 @@ def to_json(report: Report) -> dict[str, Any]:
         "drift": [{"item": k, "worst": v, "spread": s} for k, v, s in report.drift],
         "skipped_everywhere": {"count": len(report.skipped_everywhere), "reason": report.skip_reason},
         "baseline": [{"item": k, "environment": e, **b} for k, e, b in report.baseline],
+        "saved_models": {
+            fmt: [
+                {"writer": w, "loader": loader, "readers": {r: dict(c) for r, c in readers.items()}}
+                for (w, loader), readers in sorted(rows.items())
+            ]
+            for fmt, rows in report.saved.items()
+        },
         "matrix": {k: {r.label: r.items.get(k) for r in report.runs} for k in report.keys},
     }

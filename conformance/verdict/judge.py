@@ -9,7 +9,7 @@ from typing import Any
 
 from conformance import registry
 from conformance.casefile.case import Case, Divergence, Tolerance
-from conformance.checks import CheckResult, evaluate
+from conformance.checks import CheckResult, carry_over, evaluate
 from conformance.checks import baseline as baselines
 from conformance.checks.base import Finding
 from conformance.checks.tolerance import for_item
@@ -54,12 +54,16 @@ def judge(case: Case, item: ItemId, options: JudgeOptions) -> ItemOutcome:
     try:
         run = execute(env, case, item)
         steps, call = run.steps, run.main_call
-        results = _results(case, item, run, env, options, record)
+        results = _results(case, item, run, env, options, record, baselines.explained_by(declared))
         against_instead = _against_instead(case, item, run, env, declared)
     except PathError as exc:
         steps, call, error, results = exc.steps, exc.call, exc.error, []
     findings = [f for r in results for f in r.findings]
     outcome = decide(declared, error, call, findings, against_instead)
+    if error is not None and outcome.status == "xfailed" and options.record_dir is not None:
+        record["recorded"] = baselines.record_divergence(
+            case, item, options.record_dir, env.fingerprint, outcome.reason
+        )
     record.update(
         outcome=outcome.status,
         kernel=str(run.kernel) if run else None,
@@ -106,14 +110,22 @@ def _results(
     env: tfenv.TFEnv,
     options: JudgeOptions,
     record: dict[str, Any],
+    explained: dict[str, str],
 ) -> list[CheckResult]:
     """Every check of the case on the run; the baseline comparison or recording when asked for."""
     tols = _tolerances(case, item, env)
     results = evaluate(case, item.dtype, run, tols)
     if options.baseline_dir is not None:
-        results.append(baselines.check(run, case, item.dtype, options.baseline_dir, tols))
+        results.append(baselines.check(run, case, item.dtype, options.baseline_dir, tols, explained))
     if options.record_dir is not None:
         record["recorded"] = baselines.record(
-            run, case, item.dtype, options.record_dir, tols, env.fingerprint
+            run, case, item.dtype, options.record_dir, tols, env.fingerprint, explained
         )
+    if case.expect.saving:
+        roots = [(options.baseline_dir, True)] if options.baseline_dir is not None else []
+        roots += [(root, False) for root in carry_over.shipped_roots()]
+        if roots:
+            results.append(carry_over.check(run, case, roots, tols))
+        if options.record_dir is not None:
+            record["saved"] = carry_over.record(run, case, options.record_dir, env.fingerprint)
     return results

@@ -11,6 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from conformance.run.paths.base import Runner
     from conformance.run.probes import Raised
+    from conformance.run.saving.base import Loaded, Session
 
 
 @dataclass
@@ -26,6 +27,9 @@ class ModelRun:
     jit_compile: dict[str, str] = field(default_factory=dict)  # how -> what Keras compiled the step with
     not_trained: str = ""  # why the training step was not taken (it is not comparable with the oracle)
     errors: dict[str, Raised] = field(default_factory=dict)  # "symbolic" | "predict" | "train" -> raised
+    saved: list[Loaded] = field(default_factory=list)  # the round trips, one per (format, loader)
+    not_saved: str = ""  # why the model is not saved here (the kit's own loop layer, a custom cell)
+    session: Session | None = None  # the model and its inputs, for carry-over (write here, load there)
 
 
 class Context:

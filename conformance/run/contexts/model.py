@@ -12,6 +12,8 @@ mode), a model context observes the symbolic build, ``model.predict`` and one tr
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -164,7 +166,35 @@ class ModelContext(Context):
         run.not_trained = self._untrainable()
         if not run.not_trained:
             self._train(run, numpy_feed)
+        if self.r.case.expect.saving:
+            self._save(run, numpy_feed)
         return run
+
+    def _save(self, run: ModelRun, numpy_feed: Any) -> None:
+        """Saved and loaded back in each format the case asks for (the model holds the case's weights)."""
+        r = self.r
+        if r.name == "manual_loop":
+            run.not_saved = "the manual loop's layer is the kit's own (a Keras user saves a Keras layer)"
+            return
+        if r.case.custom is not None:
+            run.not_saved = "a custom cell: saving it needs its class registered, which is the user's code"
+            return
+        from conformance.run.saving.base import Session
+        from conformance.run.saving.roundtrip import round_trip
+
+        # The model that was trained is compiled with the kit's own loss (a local function no loader can
+        # find): the saved model is the same graph built again around the same layer, uncompiled.
+        if r.case.options.stateful:  # predict left a state in it: save the layer as built, from zeros
+            self.reset_states()
+        r.record("saved = the model above, built again around the same layer (not compiled)")
+        saved = self._make(self.time, self.batch)
+        steps: list[str] = []
+        names = {id(v): n for n, v in r.weight_variables().items()}
+        run.session = Session(r.tf, r.keras, r.env.flavour, saved, numpy_feed, self.split, steps, names)
+        if "round_trip" in r.case.expect.checks:
+            with tempfile.TemporaryDirectory(prefix="conformance-save-") as folder:
+                run.saved = round_trip(run.session, Path(folder), r.case.expect.saving)
+            r.record(f"saved and loaded back: {', '.join(r.case.expect.saving)}")
 
     def _numpy(self, feed: Any) -> Any:
         if isinstance(feed, list):
