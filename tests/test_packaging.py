@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,11 +13,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    """What a build does not read: the checkout's envs, history and outputs, and caches anywhere."""
+    top = {".tox", ".git", "build", "dist", "results"} if Path(folder) == REPO else set()
+    return {n for n in names if n in top or n == "__pycache__" or n.endswith(".egg-info")}
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info into the source tree, and two xdist
+    # workers building from the checkout at once collide there.
+    source = tmp_path_factory.mktemp("source") / "tree"
+    shutil.copytree(REPO, source, ignore=_not_source)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )

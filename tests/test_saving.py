@@ -221,6 +221,18 @@ def test_artifacts_of_another_kit_version_are_refused(pytester: pytest.Pytester,
     )
 
 
+def test_a_meta_json_from_elsewhere_is_a_finding_not_a_crash(pytester: pytest.Pytester, saved: Path) -> None:
+    meta = json.loads((saved / "meta.json").read_text())
+    (saved / "meta.json").write_text(json.dumps({**meta, "written": {**meta["written"], "floppy": "ok"}}))
+    result = _compare(pytester)
+    assert_breakage_reported(result, ["*meta.json: unknown format 'floppy' (another kit version?)"])
+    (saved / "meta.json").write_text(json.dumps({**meta, "writer": "TF 2.15"}))
+    result = _compare(pytester)
+    assert_breakage_reported(
+        result, ["*meta.json: no 'writer' and 'written' tables: not this kit's artifacts"]
+    )
+
+
 def test_nothing_is_loaded_from_outside_the_given_folder(
     pytester: pytest.Pytester, saved: Path, tmp_path: Path
 ) -> None:

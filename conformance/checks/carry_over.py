@@ -136,7 +136,12 @@ def check(
         if why:
             r.add("entry", why)
             continue
-        w = meta.get("writer", {})
+        w, written = meta.get("writer"), meta.get("written")
+        if not isinstance(w, dict) or not isinstance(written, dict):
+            r.add(
+                "entry", f"{folder / 'meta.json'}: no 'writer' and 'written' tables: not this kit's artifacts"
+            )
+            continue
         label = f"TF {w.get('tensorflow')} ({w.get('keras_flavour')} {w.get('keras')})"
         against = f" (written by {label})"
         try:
@@ -146,12 +151,12 @@ def check(
             r.add("entry", f"{folder / 'io.npz'} is unreadable: {type(exc).__name__}: {exc}")
             continue
         row = verdicts.setdefault(label, {})
-        for name, status in sorted(meta.get("written", {}).items()):
-            if name not in case.expect.saving or not registry.save_format(name).portable:
-                continue
+        for name, status in sorted(written.items()):
             entry = registry.by_name(registry.SAVE_FORMATS).get(name)
             if entry is None:
-                r.add("entry", f"{folder / 'meta.json'}: unknown format {name!r}")
+                r.add("entry", f"{folder / 'meta.json'}: unknown format {name!r} (another kit version?)")
+                continue
+            if name not in case.expect.saving or not registry.save_format(name).portable:
                 continue
             for loader in entry.loaders:
                 subject = f"{name}.{loader}"

@@ -9,6 +9,7 @@ function of the model and ``from_concrete_functions``, the route its docs give.
 
 from __future__ import annotations
 
+import inspect
 import json
 import tempfile
 import warnings
@@ -43,7 +44,17 @@ class TFLite(SaveFormat):
                     "model.export(tmp, input_signature=[<static shapes>]); "
                     "tf.lite.TFLiteConverter.from_saved_model(tmp)"
                 )
-                s.model.export(tmp, input_signature=[specs] if several else specs, verbose=False)
+                signature = [specs] if several else specs
+                if "input_signature" in inspect.signature(s.model.export).parameters:
+                    s.model.export(tmp, input_signature=signature, verbose=False)
+                else:  # Keras 3 before export(input_signature=): what export does, with static shapes
+                    s.record("(this Keras's export takes no input_signature: keras.export.ExportArchive)")
+                    archive = s.keras.export.ExportArchive()
+                    archive.track(s.model)
+                    archive.add_endpoint(
+                        "serve", lambda v: s.model(v, training=False), input_signature=[signature]
+                    )
+                    archive.write_out(tmp)
                 converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
                 content = converter.convert()
         else:
