@@ -302,7 +302,7 @@ CHECKS: tuple[CheckEntry, ...] = (
         "conformance.checks.round_trip:check",
         gate="expect.saving",
         requires="expect.saving (and a model context)",
-        subjects=(*_SAVED, *(f"{s}.{{weight}}" for s in _SAVED), "config.*"),
+        subjects=(*_SAVED, *(f"{s}.{{weight}}" for s in _SAVED), "config.*", "tflite.ops"),
     ),
     CheckEntry(
         "kernel",

@@ -251,3 +251,46 @@ def test_a_missing_entry_with_a_baseline_folder_fails(pytester: pytest.Pytester,
     assert_breakage_reported(
         result, ["[[]carry_over] no saved models for this item in *base: *does not exist*"]
     )
+
+
+TFLITE = """
+[[case]]
+id = "victim"
+layer = "lstm"
+batch = 2
+timesteps = 4
+features = 3
+units = 4
+paths = ["fused_layer"]
+contexts = ["functional"]
+dtypes = ["float32"]
+devices = ["cpu"]
+expect = { saving = ["tflite"], tflite = "fused", checks = ["round_trip"] }
+"""
+
+
+def test_expect_tflite_fused_holds_on_keras_2_and_fails_on_keras_3(
+    pytester: pytest.Pytester, tf: ModuleType
+) -> None:
+    """The converter fuses Keras 2's LSTM and makes a WHILE loop of Keras 3's: the same case is green on one,
+    red (naming the op set) on the other — the expectation is observed, not assumed."""
+    result = run_broken(pytester, TFLITE)
+    from conformance.run import tfenv
+
+    if tfenv.load().flavour == "keras3":
+        assert_breakage_reported(
+            result,
+            [
+                "[[]round_trip] tflite.interpreter: the converted model is 'loop', the case expects "
+                "'fused': its ops "
+                "are *WHILE*"
+            ],
+        )
+    else:
+        result.assert_outcomes(passed=1)
+
+
+def test_expect_tflite_needs_tflite_in_saving(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", victim=TFLITE.replace('saving = ["tflite"]', 'saving = ["keras"]'))
+    result = pytester.runpytest("--co", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*expect.tflite*add 'tflite' to saving*"])

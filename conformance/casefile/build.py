@@ -357,8 +357,13 @@ def _expect(
                 key="expect.saving",
             )
         saving = registry.SAVE_FORMAT_NAMES if raw["saving"] is True else tuple(raw["saving"])
+    if raw.get("tflite") is not None and "tflite" not in saving:
+        raise CaseFileError(
+            "tflite states what the TFLite conversion makes: add 'tflite' to saving", key="expect.tflite"
+        )
     return Expect(
         saving=saving,
+        tflite=raw.get("tflite"),
         checks=checks,
         tolerance=dict(raw.get("tolerance", {})),
         output=output,

@@ -138,6 +138,7 @@ class Expect:
     pinned_tolerance: Tolerance = Tolerance(atol=1e-6, rtol=1e-6)
     kernel: str | None = None  # "fused" | "generic": the kernel the fused layer must run
     saving: tuple[str, ...] = ()  # saved-model formats to write and load back (round_trip, carry_over)
+    tflite: str | None = None  # "fused" | "loop": what the TFLite converter must make of the layer
 
 
 @dataclass(frozen=True)

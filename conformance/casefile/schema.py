@@ -254,6 +254,13 @@ EXPECT = Field(
                 ),
             ),
         ),
+        "tflite": Field(
+            "string",
+            "With 'tflite' in saving: what the TFLite converter must make of the layer, as observed in the "
+            "converted model's op set: 'fused' (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, BIDIRECTIONAL_SEQUENCE_"
+            "...) or 'loop' (a WHILE loop).",
+            enum=("fused", "loop"),
+        ),
         "kernel": Field(
             "string",
             "The kernel the fused layer must run, as observed: 'fused' (the fused kernel its Keras has "

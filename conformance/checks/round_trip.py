@@ -9,6 +9,20 @@ from __future__ import annotations
 from conformance.checks.base import CheckResult, Context
 from conformance.checks.loaded import judge
 
+FUSED = ("UNIDIRECTIONAL_SEQUENCE_", "BIDIRECTIONAL_SEQUENCE_")
+
+
+def _tflite_ops(r: CheckResult, ops: list[str], expected: str | None) -> None:
+    """``expect.tflite``: the converter fused the layer into one sequence op, or made a WHILE loop."""
+    fused = [op for op in ops if op.startswith(FUSED)]
+    got = "fused" if fused else "loop" if "WHILE" in ops else "other"
+    if expected is not None and got != expected:
+        r.add(
+            "tflite.ops",
+            f"tflite.interpreter: the converted model is {got!r}, the case expects {expected!r}: its ops are "
+            f"{', '.join(ops)}",
+        )
+
 
 def check(ctx: Context) -> CheckResult:
     r = CheckResult("round_trip")
@@ -28,5 +42,6 @@ def check(ctx: Context) -> CheckResult:
             verdicts[loaded.subject] += f": {loaded.unavailable}"
         if loaded.ops:
             verdicts[loaded.subject] += f": ops {', '.join(loaded.ops)}"
+            _tflite_ops(r, loaded.ops, ctx.case.expect.tflite)
     r.details = verdicts
     return r
