@@ -20,9 +20,6 @@ import numpy as np
 from conformance.run.probes import Raised
 from conformance.run.tensors import to_numpy
 
-#: Loaders that rebuild the model from its config (a lost constructor argument shows there).
-REBUILDS = {"load_model", "model_from_json", "from_config"}
-
 
 @dataclass
 class Session:
@@ -64,10 +61,10 @@ class Loaded:
 
 
 class SaveFormat:
-    """One format: ``write`` the model into a folder; ``load`` it back with one of ``loaders``."""
+    """One format: ``write`` the model into a folder; ``load`` it back with one of its loaders (named by its
+    ``registry.SAVE_FORMATS`` entry)."""
 
     name = ""
-    loaders: tuple[str, ...] = ()
     portable = True  # False: nothing is written (config goes from model to model in memory): no carry-over
 
     def write(self, s: Session, folder: Path) -> None:
