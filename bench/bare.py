@@ -2,14 +2,17 @@
 
 Usage: python bench/bare.py [CASE_DIR] [--out FILE]   (default: cases/; CPU items only)
 
-For each (case variant, path, dtype) on CPU it does what a kit item asks TensorFlow to do, and nothing
-else: build the path's layer (``conformance.registry.runner``, so the layer and its kwargs are the kit's),
-assign the case's weights (``conformance.run.data.make``), make the main call under a GradientTape, take the
-gradient, read the results back to NumPy, and make the initial-state probe calls (as case, no state,
-zeros, a custom state, two chunks) and the manual-loop reference where the kit makes them. Each distinct
-call is made once, as the kit makes it. The case files are read once, before any timing; TensorFlow is
-imported before any timing too. Per item it records the wall time of that TF work only, keyed by the
-pytest node id the kit gives the same item, and writes ``{"items": {nodeid: seconds}, ...}`` as JSON.
+For each CPU item (case variant, path, context, mode, dtype) it does what the kit's item asks TensorFlow
+to do, and nothing else: build the path's layer and the context's model (``conformance.registry``'s
+runners and contexts, so layers, models and kwargs are the kit's), assign the case's weights
+(``conformance.run.data.make``), make the main call and its gradient in the item's mode (eager, or one
+``tf.function`` / XLA step), read the results back to NumPy, and make the extra calls the kit makes, with
+the kit's own functions: the initial-state probes, the manual-loop reference, the dropout and stateful
+runs, and a model context's symbolic build, ``predict``, training steps and saving round trips. Not done
+here: the oracle, the checks (a carry-over check's loading of shipped artifacts is a check), the verdict,
+the call log's use, pytest. The case files are read once, before any timing; TensorFlow is imported before
+any timing too. Per item it records the wall time of that TF work only, keyed by the pytest node id the
+kit gives the same item, and writes ``{"items": {nodeid: seconds}, ...}`` as JSON.
 
 Reusing the kit's runners is what makes it a fair baseline: a hand-written script that built the layers
 differently would measure a different computation, and the difference would not be the kit's overhead.
@@ -18,7 +21,7 @@ differently would measure a different computation, and the difference would not 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import itertools
 import json
 import sys
 import time
@@ -30,7 +33,7 @@ import numpy as np
 from conformance import casefile, registry
 from conformance.casefile.case import Case
 from conformance.item import ItemId
-from conformance.run import tfenv
+from conformance.run import execute, probes, tfenv
 from conformance.run.data import make
 from conformance.run.paths.base import Runner
 
@@ -39,74 +42,69 @@ def _np(t: Any) -> np.ndarray:
     return np.asarray(t)
 
 
-def _needs(case: Case, states_returned: bool) -> tuple[bool, bool]:
-    """(probes, manual-loop reference): the same conditions as conformance.run.execute._execute."""
-    probes = "initial_state" in case.expect.checks or (case.expect.states is not None and not states_returned)
-    loop = case.custom is not None and case.custom.reference is None and "agreement" in case.expect.checks
-    return probes, loop
+def _numpy_all(value: Any) -> None:
+    """Read every tensor of a (nested) result back, as the kit's checks do."""
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _numpy_all(v)
+    elif value is not None:
+        _np(value)
 
 
-def _probes(r: Runner, x: Any, init: list[Any] | None) -> None:
-    """The initial-state probe calls, each distinct call once (the case's own state is one of them)."""
-    kind, data, t = r.case.initial_state.kind, r.data, r.case.timesteps
-    outs = []
-    if r.name != "manual_loop":
-        outs.append(r.probe(x, None))
-    outs.append(r.probe(x, r.states(data.zero_state())))
-    custom = r.states(data.custom_state)
-    outs.append(r.probe(x, custom))
-    if not (kind in ("random", "zeros") or (kind == "none" and r.name != "manual_loop")):
-        outs.append(r.probe(x, init))
-    if t >= 2:
-        half = t // 2
-        _, first_states = r.probe(x[:, :half, :], custom)
-        outs.append(r.probe(x[:, half:, :], list(first_states)))
-    for seq, states in outs:
-        _np(seq), [_np(s) for s in states]
-
-
-def item(tf: Any, env: tfenv.TFEnv, case: Case, path: str, dtype: str) -> None:
-    """One item's TF work (see the module docstring)."""
-    r: Runner = registry.runner(path)(env, case, dtype)
+def item(tf: Any, env: tfenv.TFEnv, case: Case, it: ItemId) -> None:
+    """One item's TF work (see the module docstring), in the item's context and mode."""
+    r: Runner = registry.runner(it.path)(env, case, it.dtype, it.mode)
     with tf.device("/CPU:0"):
         r.build()
-        r.data = data = make(case, dtype, r.family)
-        r.inject_weights(r.cell)
+        r.data = data = make(case, it.dtype, r.family)
+        r.inject_weights(r.owner)
         x = r.tensor(data.inputs)
+        mask = r.mask_tensor(data.mask)
         if case.initial_state.kind == "get_initial_state":
             got = r.get_initial_state(x)
-            init = list(got) if isinstance(got, (list, tuple)) else [got]
-            [_np(s) for s in init]
+            init: list[Any] | None = list(got) if isinstance(got, (list, tuple)) else [got]
+            _numpy_all(init)
         elif data.initial_state is not None:
             init = r.states(data.initial_state)
         else:
             init = None
+        context = registry.context(it.context)(r)
+        context.build()
         variables = r.weight_variables()
-        loss_dtype = tf.float64 if dtype == "float64" else tf.float32
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            for s in init or []:
-                tape.watch(s)
-            value = r.call(x, init)
-            output, states = r.split(value)
-            terms = [
-                (output, data.cot_output),
-                *zip((states or []) if case.options.return_state else [], data.cot_states),
-            ]
-            loss = tf.zeros((), loss_dtype)
-            for tensor, cot in terms:
-                if tuple(tensor.shape) == cot.shape:
-                    loss += tf.reduce_sum(tf.cast(tensor, loss_dtype) * tf.constant(cot, loss_dtype))
-        grads = tape.gradient(loss, [x, *(init or []), *variables.values()])
-        [_np(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        loss_dtype = tf.float64 if it.dtype == "float64" else tf.float32
+
+        def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any]]:
+            with tf.GradientTape() as tape:
+                for t in [x, *(init or [])]:
+                    tape.watch(t)
+                value = context.call(x, init, mask)
+                output, states = context.split(value)
+                terms = [
+                    (output, data.cot_output),
+                    *zip((states or []) if case.options.return_state else [], data.cot_states),
+                ]
+                if not all(tuple(t.shape) == c.shape for t, c in terms):
+                    return value, []
+                loss = tf.add_n(
+                    [tf.reduce_sum(tf.cast(t, loss_dtype) * tf.constant(c, loss_dtype)) for t, c in terms]
+                )
+            return value, tape.gradient(loss, [x, *(init or []), *variables.values()])
+
+        value, grads = r.in_mode("step", step)(x, init, mask)
+        _numpy_all(value)
         [_np(tf.convert_to_tensor(g)) for g in grads if g is not None]
-        probes, loop = _needs(case, states is not None)
-        if probes:
-            with contextlib.suppress(Exception):  # the kit stops probing at the first error too
-                _probes(r, x, init)
-        if loop and path != "manual_loop":
-            seq, st = r.twin("manual_loop", mode="eager").probe(x, init)
-            _np(seq), [_np(s) for s in st]
+        _, states = context.split(value)
+        checks = case.expect.checks
+        # The same extra calls as conformance.run.execute._execute, made by the same functions.
+        if "initial_state" in checks or (case.expect.states is not None and states is None):
+            probes.initial_state_probes(r, x, init, mask)
+        if execute._needs_loop(r):
+            execute._loop_trace(r, x, init, mask)
+        if "dropout" in checks:
+            probes.dropout_runs(r, x, init, mask)
+        if "stateful" in checks:
+            probes.stateful_runs(context, x, mask)
+        context.observe(x, init, mask)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,16 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             if not isinstance(case, Case) or "cpu" not in case.devices:
                 continue
-            for path in case.paths:
-                for dtype in case.dtypes:
-                    item_id = ItemId(case.id, case.variant, path, "eager", dtype, "cpu")
-                    nodeid = f"{path_.as_posix()}::{item_id.name}"
-                    started = time.perf_counter()
-                    try:
-                        item(tf, env, case, path, dtype)
-                    except Exception:  # a Keras error ends the item, as in the kit (an xfail or a finding)
-                        errors += 1
-                    times[nodeid] = time.perf_counter() - started
+            for path, context, mode, dtype in itertools.product(
+                case.paths, case.contexts, case.modes, case.dtypes
+            ):
+                item_id = ItemId(case.id, case.variant, path, mode, dtype, "cpu", context)
+                nodeid = f"{path_.as_posix()}::{item_id.name}"
+                started = time.perf_counter()
+                try:
+                    item(tf, env, case, item_id)
+                except Exception:  # a Keras error ends the item, as in the kit (an xfail or a finding)
+                    errors += 1
+                times[nodeid] = time.perf_counter() - started
     doc = {"items": times, "errors": errors, "total": sum(times.values())}
     if args.out:
         args.out.write_text(json.dumps(doc, indent=1))

@@ -197,6 +197,27 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
+def _distribution_version(module: str) -> str | None:
+    """The version of the package that provides ``module`` (``keras._tf_keras.keras`` -> keras): Keras
+    3.0's tf.keras has no ``__version__``, and TF's version in its place would make Keras 3 look like 2."""
+    package = module.split(".")[0].replace("_", "-")
+    if not package:
+        return None
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def identify(keras: Any, tf_version: str) -> tuple[str, str]:
+    """(flavour, version) of the module ``tf.keras`` is: tf-keras, Keras 3, or the Keras 2 TF shipped."""
+    module = getattr(keras, "__name__", "")
+    version = getattr(keras, "__version__", None) or _distribution_version(module) or tf_version
+    if module.startswith("tf_keras"):
+        return "tf_keras", version
+    return ("keras3" if Version(version).major >= 3 else "keras2"), version
+
+
 @functools.cache
 def load() -> TFEnv:
     """Import TensorFlow (once per process) and identify its Keras."""
@@ -210,14 +231,7 @@ def load() -> TFEnv:
             "or run through tox (tox -e tf2.21)."
         ) from None
     keras = tf.keras
-    module = getattr(keras, "__name__", "")
-    keras_version = getattr(keras, "__version__", None) or tf.__version__
-    if module.startswith("tf_keras"):
-        flavour = "tf_keras"
-    elif Version(keras_version).major >= 3:
-        flavour = "keras3"
-    else:
-        flavour = "keras2"
+    flavour, keras_version = identify(keras, tf.__version__)
     gpus = tuple(d.name for d in tf.config.list_physical_devices("GPU"))
     tf32 = bool(tf.config.experimental.tensor_float_32_execution_enabled())
     return TFEnv(tf, keras, Version(tf.__version__), Version(keras_version), flavour, gpus, tf32)

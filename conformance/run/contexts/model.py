@@ -117,13 +117,18 @@ class ModelContext(Context):
             value = self._head(value)
         return self.assemble(inputs, value)
 
-    def _head(self, value: Any) -> Any:
+    def head_layer(self) -> Any:
         """TimeDistributed(Dense) with an identity kernel: the outputs stay the oracle's."""
         r, keras = self.r, self.r.keras
         width = r.family.output_units or r.case.units
-        dense = keras.layers.Dense(width, use_bias=False, kernel_initializer="identity", dtype=r.dtype)
+        # The class, not the name "identity": Keras 3.0 registers no such name.
+        identity = keras.initializers.Identity()
+        dense = keras.layers.Dense(width, use_bias=False, kernel_initializer=identity, dtype=r.dtype)
         dense.trainable = False
-        head = keras.layers.TimeDistributed(dense)
+        return keras.layers.TimeDistributed(dense)
+
+    def _head(self, value: Any) -> Any:
+        head = self.head_layer()
         if isinstance(value, (list, tuple)):
             return [head(value[0]), *value[1:]]
         return head(value)

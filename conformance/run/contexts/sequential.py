@@ -19,15 +19,8 @@ class Sequential(ModelContext):
             layers.append(keras.layers.Masking(0.0))
         layers.append(self.layer)
         if r.case.head == "time_distributed_dense":
-            layers.append(self._head_layer())
+            layers.append(self.head_layer())
         return keras.Sequential(layers)
-
-    def _head_layer(self) -> Any:
-        r, keras = self.r, self.r.keras
-        width = r.family.output_units or r.case.units
-        dense = keras.layers.Dense(width, use_bias=False, kernel_initializer="identity", dtype=r.dtype)
-        dense.trainable = False
-        return keras.layers.TimeDistributed(dense)
 
     def spelled_model(self, shown: list[str], body: list[str]) -> str:
         return f"model = keras.Sequential([{', '.join([shown[0], *body])}])"

@@ -24,10 +24,12 @@ FILE, OPS = "model.tflite", "ops.json"
 
 
 def _interpreter(tf: Any, **source: Any) -> Any:
-    """tf.lite.Interpreter; TF 2.20+ warns that it moves to the ai_edge_litert package (TF's notice, not a
-    finding: the interpreter is still TF's, and what it computes is judged)."""
+    """tf.lite.Interpreter; TF 2.18+ warns that it moves to the ai_edge_litert package (TF's notice, not a
+    finding: the interpreter is still TF's, and what it computes is judged). The message starts with
+    whitespace and changed wording between releases; both say "Please use the LiteRT interpreter"."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated", category=UserWarning)
+        notice = r"\s*Warning: [\s\S]*LiteRT interpreter"
+        warnings.filterwarnings("ignore", message=notice, category=UserWarning)
         return tf.lite.Interpreter(**source)
 
 
