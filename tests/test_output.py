@@ -81,3 +81,39 @@ def test_tensorflow_and_keras_noise_is_filtered_the_kits_and_cases_is_kept(pytes
     assert "keras noise" not in out and "tf noise" not in out and "randrange" not in out
     # a -W on the command line still wins over the kit's filters
     assert "keras noise" in pytester.runpytest("-p", "no:cacheprovider", "-W", "default").stdout.str()
+
+
+class _Lite:
+    """A stand-in for ``tf.lite``: its Interpreter warns as TF's does, then another warning of the kit's."""
+
+    def __init__(self, notice: str) -> None:
+        self.notice = notice
+
+    def Interpreter(self, **source: object) -> str:  # TF's name
+        import warnings
+
+        warnings.warn(self.notice, UserWarning, stacklevel=2)
+        warnings.warn("a warning that is not TF's notice", UserWarning, stacklevel=2)
+        return "interpreter"
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [  # TF 2.18-2.19, then TF 2.20+ (tensorflow/lite/python/interpreter.py: _INTERPRETER_DELETION_WARNING)
+        "    Warning: Please use the LiteRT interpreter from the ai_edge_litert package.\n"
+        "    See the [migration guide](https://ai.google.dev/edge/litert/migration)\n    for details.\n    ",
+        "    Warning: tf.lite.Interpreter is deprecated and is scheduled for deletion in\n"
+        "    TF 2.20. Please use the LiteRT interpreter from the ai_edge_litert package.\n    ",
+    ],
+)
+def test_tflites_move_notice_is_filtered_in_both_wordings_and_nothing_else(notice: str) -> None:
+    import types
+    import warnings
+
+    from conformance.run.saving.tflite import _interpreter
+
+    tf = types.SimpleNamespace(lite=_Lite(notice))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _interpreter(tf) == "interpreter"
+    assert [str(w.message) for w in caught] == ["a warning that is not TF's notice"]
