@@ -71,24 +71,10 @@ def item(tf: Any, env: tfenv.TFEnv, case: Case, it: ItemId) -> None:
         context = registry.context(it.context)(r)
         context.build()
         variables = r.weight_variables()
-        loss_dtype = tf.float64 if it.dtype == "float64" else tf.float32
+        sources = {"inputs": x, **{f"state.{i}": s for i, s in enumerate(init or [])}, **variables}
 
         def step(x: Any, init: list[Any] | None, mask: Any) -> tuple[Any, list[Any]]:
-            with tf.GradientTape() as tape:
-                for t in [x, *(init or [])]:
-                    tape.watch(t)
-                value = context.call(x, init, mask)
-                output, states = context.split(value)
-                terms = [
-                    (output, data.cot_output),
-                    *zip((states or []) if case.options.return_state else [], data.cot_states),
-                ]
-                if not all(tuple(t.shape) == c.shape for t, c in terms):
-                    return value, []
-                loss = tf.add_n(
-                    [tf.reduce_sum(tf.cast(t, loss_dtype) * tf.constant(c, loss_dtype)) for t, c in terms]
-                )
-            return value, tape.gradient(loss, [x, *(init or []), *variables.values()])
+            return execute._step(r, context, x, init, mask, sources)  # the kit's call, loss and gradient
 
         value, grads = r.in_mode("step", step)(x, init, mask)
         _numpy_all(value)
