@@ -148,8 +148,7 @@ def _collect(b: Bench, gen: Path, reps: int, extra: list[str]) -> dict[str, Any]
     walls, phases, imported, items, rcs = [], [], [], 0, []
     for _ in range(reps):
         wall, out, rc = b.pytest(["--co", "-q", *extra, "."], gen, BENCH_ASSERT_NO_TF="1")
-        info = json.loads((out / "collect.json").read_text()) if (out / "collect.json").exists() else {}
-        info = {"seconds": 0.0, "tf_imported": False, "items": 0, **info}
+        info = json.loads((out / "collect.json").read_text())
         walls.append(wall)
         phases.append(info["seconds"])
         imported.append(info["tf_imported"])
