@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 from types import ModuleType
 
+import forked
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -117,12 +118,13 @@ def run_cases(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunRes
 
 
 def run_broken(pytester: pytest.Pytester, case_text: str, patch: str = "", *args: str) -> pytest.RunResult:
-    """Run a case file (as ``victim.toml``) in a subprocess with Keras patched by ``patch`` (a conftest body
-    that sees ``tf`` and ``K = tf.keras``), so a deliberate breakage can never leak into another test."""
+    """Run a case file (as ``victim.toml``) in a process of its own with Keras patched by ``patch`` (a
+    conftest body that sees ``tf`` and ``K = tf.keras``), so a deliberate breakage can never leak into another
+    test (forked from a process with TensorFlow imported: :mod:`forked`)."""
     if patch:
         pytester.makeconftest("import tensorflow as tf\nK = tf.keras\n" + textwrap.dedent(patch))
     pytester.makefile(".toml", victim=case_text)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    return forked.runpytest(pytester, "-p", "no:cacheprovider", *args)
 
 
 def assert_breakage_reported(result: pytest.RunResult, lines: list[str]) -> None:

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import forked
 import numpy as np
 import pytest
 
@@ -196,8 +197,14 @@ def _compare_clean(pytester: pytest.Pytester) -> dict[str, object]:
     """The release compared with the baseline: Keras unpatched, the case file without the declaration."""
     (pytester.path / "conftest.py").unlink()
     pytester.makefile(".toml", victim=ONE)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--conformance-baseline", "base", "--conformance-results", "r.json"
+    result = forked.runpytest(
+        pytester,
+        "-p",
+        "no:cacheprovider",
+        "--conformance-baseline",
+        "base",
+        "--conformance-results",
+        "r.json",
     )
     result.assert_outcomes(passed=1)
     (item,) = json.loads((pytester.path / "r.json").read_text())["items"]
@@ -232,6 +239,6 @@ def test_drift_nothing_explains_still_fails(pytester: pytest.Pytester) -> None:
 
     run_broken(pytester, ONE, SHIFT_PATCH, "--conformance-record", "base").assert_outcomes(failed=1)
     (pytester.path / "conftest.py").unlink()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-baseline", "base")
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", "--conformance-baseline", "base")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["[[]baseline] output vs baseline: * elements differ*"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import forked
 import pytest
 
 pytestmark = pytest.mark.requires_tf
@@ -22,7 +23,7 @@ def folder(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rx", *args)
+    return forked.runpytest(pytester, "-p", "no:cacheprovider", "-rx", *args)
 
 
 def test_peephole_cell_runs_through_loop_and_wrapper(folder: pytest.Pytester) -> None:

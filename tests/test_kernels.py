@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from types import ModuleType
 
+import forked
 import pytest
 from conftest import assert_breakage_reported, flavour, run_broken
 
@@ -83,7 +84,7 @@ def test_a_silent_fallback_fails_the_kernel_check_alone(
 @pytest.mark.parametrize("layer", ["lstm", "gru"])
 def test_unbroken_the_fused_kernel_is_observed(pytester: pytest.Pytester, tf: ModuleType, layer: str) -> None:
     pytester.makefile(".toml", victim=CASE.format(layer=layer))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-results", "r.json")
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", "--conformance-results", "r.json")
     result.assert_outcomes(passed=2)
     items = json.loads((pytester.path / "r.json").read_text())["items"]
     kinds = {i["mode"]: i["kernel_kind"] for i in items}

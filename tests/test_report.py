@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import forked
 import pytest
 
 from conformance import registry
@@ -244,7 +245,7 @@ def test_results_file_of_a_real_run(pytester: pytest.Pytester) -> None:
         '["output"] }]\n'
         'reason = "pretend"\n',
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-results", "out/r.json")
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", "--conformance-results", "out/r.json")
     result.assert_outcomes(passed=1, failed=1)
     data = json.loads((pytester.path / "out/r.json").read_text())
     assert data["status"] == "complete" and data["format"] == FORMAT and data["exitstatus"] == 1

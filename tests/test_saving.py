@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
+import forked
 import numpy as np
 import pytest
 from conftest import assert_breakage_reported, run_broken
@@ -170,7 +171,7 @@ CARRY = GRU.replace('["keras", "weights", "config"]', '["weights", "json"]')
 @pytest.fixture
 def saved(pytester: pytest.Pytester, tf: ModuleType) -> Path:
     pytester.makefile(".toml", victim=CARRY)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-record", "base")
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", "--conformance-record", "base")
     result.assert_outcomes(passed=1)
     folder = pytester.path / "base" / "victim" / "fused_layer-functional-float32-cpu-eager.saved"
     assert sorted(p.name for p in folder.iterdir()) == ["io.npz", "json", "meta.json", "weights"]
@@ -180,7 +181,7 @@ def saved(pytester: pytest.Pytester, tf: ModuleType) -> Path:
 
 
 def _compare(pytester: pytest.Pytester) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-baseline", "base")
+    return forked.runpytest(pytester, "-p", "no:cacheprovider", "--conformance-baseline", "base")
 
 
 def test_what_was_saved_loads_and_agrees(pytester: pytest.Pytester, saved: Path) -> None:

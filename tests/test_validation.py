@@ -10,6 +10,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+import forked
 import pytest
 from conftest import assert_no_kit_traceback, collected_ids
 
@@ -447,7 +448,7 @@ def test_a_bad_file_does_not_stop_a_real_run(pytester: pytest.Pytester, dist: li
     """README's promise, in a real run: the malformed file is one clean error, the good file's items run
     and pass, and the exit status is non-zero."""
     pytester.makefile(".toml", good=GOOD, bad=TEMPLATE.format(body="batch = 0"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *dist)
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", *dist)
     assert result.ret == 1, result.stdout.str()
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*bad.toml:12: case 'the-bad-one': key 'batch': expected an integer*"])
@@ -460,6 +461,6 @@ def test_a_broken_python_test_module_still_stops_the_run(pytester: pytest.Pytest
     """Only case-file errors are let through: pytest's own rule holds for everything else."""
     pytester.makefile(".toml", good=GOOD)
     pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result = forked.runpytest(pytester, "-p", "no:cacheprovider", "-p", "no:xdist")
     assert result.ret == 2, result.stdout.str()
     result.stdout.fnmatch_lines(["*Interrupted: 1 error during collection*"])
