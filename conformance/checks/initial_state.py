@@ -114,11 +114,11 @@ def _own_layer(ctx: Context, r: CheckResult) -> None:
     """The same, on the case's own layer as configured (the probes above use a layer with every return
     flag on): no state there equals zeros, and a custom state gives the oracle's output and states."""
     probes, ref, tol, run = ctx.run.probes, ctx.ref, ctx.values_tol, ctx.run
-    if probes.own_zeros is None or probes.own_custom is None:
+    if probes.own_custom is None:
         return
     names = run.family.state_names
-    zeros_out, zeros_states = probes.own_zeros
-    if ctx.case.initial_state.kind == "none":  # the main call had no state: it must equal zeros
+    if probes.own_zeros is not None:  # the main call had no state: it must equal zeros
+        zeros_out, zeros_states = probes.own_zeros
         what = f"{ctx.call} with no initial_state vs with explicit zeros"
         r.judge(run.output, zeros_out, tol, f"output of {what}", subject="own_layer.none_vs_zeros.output")
         for name, a, b in zip(names, run.states or [], zeros_states):

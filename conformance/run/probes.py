@@ -94,7 +94,8 @@ class Probes:
     custom: SeqStates | None = None  # a seeded non-zero state
     chunked: Chunked | None = None
     # The case's own layer (configured as the case says, not the probe layer's forced return flags), from
-    # zeros and from the custom state: (output as configured, returned states). Layer paths only.
+    # zeros (only where the main call had no state: what it is compared with) and from the custom state:
+    # (output as configured, returned states). Layer paths only.
     own_zeros: SeqStates | None = None
     own_custom: SeqStates | None = None
     error: Raised | None = None
@@ -150,7 +151,8 @@ def initial_state_probes(r: Runner, x: Any, init: list[Any] | None, mask: Any) -
         if t >= 2 and r.structure.chunkable:
             out.chunked = _two_chunks(r, call, x, custom, mask)
         if r.name != "manual_loop":
-            out.own_zeros = _own_layer(r, x, r.states(data.zero_state()), mask)
+            if r.case.initial_state.kind == "none":  # what the main call, made with no state, must equal
+                out.own_zeros = _own_layer(r, x, r.states(data.zero_state()), mask)
             out.own_custom = _own_layer(r, x, custom, mask)
     except Exception as exc:  # a finding of the initial-state check alone; the other checks still report
         out.error = Raised(r.last_call, exc)
