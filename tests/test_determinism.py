@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import forked
 import pytest
 from conftest import CASES
 
@@ -25,7 +26,8 @@ REVERSE = "def pytest_collection_modifyitems(items):\n    items.reverse()\n"
 
 def run(pytester: pytest.Pytester, name: str, *args: str) -> dict[str, Any]:
     """One run of the subset; its results file, checked to be complete."""
-    result = pytester.runpytest_subprocess(
+    result = forked.runpytest(
+        pytester,
         "cases",
         "-p",
         "no:cacheprovider",
@@ -92,8 +94,8 @@ def test_reversing_conftest_really_reverses(pytester: pytest.Pytester, subset: P
 def test_op_determinism_is_recorded_off_by_default(pytester: pytest.Pytester) -> None:
     one = '[[case]]\nid = "one"\nbatch = 1\ntimesteps = 2\nfeatures = 2\nunits = 2\npaths = ["manual_loop"]\n'
     pytester.makefile(".toml", one=one)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--conformance-devices=cpu", "--conformance-results", "r.json"
+    result = forked.runpytest(
+        pytester, "-p", "no:cacheprovider", "--conformance-devices=cpu", "--conformance-results", "r.json"
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     result.stdout.fnmatch_lines(

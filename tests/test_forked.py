@@ -49,7 +49,7 @@ def test_a_breakage_stays_in_its_run(pytester: pytest.Pytester, capsys: pytest.C
 def test_a_hang_is_cut_off(pytester: pytest.Pytester) -> None:
     pytester.makeconftest("import time\ndef pytest_configure(config):\n    time.sleep(120)\n")
     with pytest.raises(pytester.TimeoutExpired):
-        forked.runpytest(pytester, "-p", "no:cacheprovider", timeout=10)
+        forked.runpytest(pytester, "-p", "no:cacheprovider", timeout=4)
 
 
 def test_another_import_time_env_gets_a_subprocess(
@@ -63,5 +63,16 @@ def test_another_import_time_env_gets_a_subprocess(
     )
     result = forked.runpytest(pytester, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+    out = capsys.readouterr().out
+    assert "running (forked" not in out and "running:" in out, out
+
+
+def test_conformance_tests_subprocess_gives_every_run_a_subprocess(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The switch the README names for telling whether a failure is the fork's."""
+    monkeypatch.setenv("CONFORMANCE_TESTS_SUBPROCESS", "1")
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    forked.runpytest(pytester, "-p", "no:cacheprovider").assert_outcomes(passed=1)
     out = capsys.readouterr().out
     assert "running (forked" not in out and "running:" in out, out
