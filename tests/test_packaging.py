@@ -14,8 +14,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _not_source(folder: str, names: list[str]) -> set[str]:
-    """What a build does not read: the checkout's envs, history and outputs, and caches anywhere."""
-    top = {".tox", ".git", "build", "dist", "results"} if Path(folder) == REPO else set()
+    """What a build does not read: the checkout's envs (.tox, CI's .ci-work, which CI fills while these
+    tests run), history, caches and outputs."""
+    if Path(folder) == REPO:
+        top = {n for n in names if n.startswith(".") or n in ("build", "dist", "results")}
+    else:
+        top = set()
     return {n for n in names if n in top or n == "__pycache__" or n.endswith(".egg-info")}
 
 
