@@ -359,3 +359,48 @@ def test_a_layer_that_differs_otherwise_fails_naming_the_declared_behaviour(
             "('mask_dropped'): *",
         ],
     )
+
+
+def shared_file(cases: dict[str, str], *shared: str) -> str:
+    """Cases (id -> body) and the file's top-level [[divergence]] tables."""
+    text = "".join(case_file(case_id, body) + "\n" for case_id, body in cases.items())
+    return text + "".join("\n[[divergence]]\n" + textwrap.dedent(d).strip() + "\n" for d in shared)
+
+
+def test_a_file_wide_divergence_applies_to_the_cases_it_names(pytester: pytest.Pytester) -> None:
+    """A top-level [[divergence]] is each named case's own: it excuses there, and only there."""
+    text = shared_file(
+        {"pinned-a": PINNED_WRONG, "pinned-b": PINNED_WRONG},
+        f'cases = ["pinned-a"]\ndiffers = [{{ check = "values", what = ["output"] }}]\nreason = "{REASON}"',
+    )
+    result = run(pytester, text)
+    result.assert_outcomes(xfailed=3, failed=3)
+    result.stdout.fnmatch_lines(
+        [f"XFAIL cases.toml::pinned-a[[]{p}-*[]] - known divergence: *{REASON}" for p in PATHS],
+        consecutive=False,
+    )
+    result.stdout.fnmatch_lines([f"FAILED cases.toml::pinned-b[[]{p}-*" for p in PATHS], consecutive=False)
+
+
+def test_a_file_wide_divergence_is_as_strict_as_a_case_s_own(pytester: pytest.Pytester) -> None:
+    """With no ``cases`` it applies to every case of the file: where it does not happen, the item fails as
+    gone; it adds to a case's own divergences (which still excuse what they name)."""
+    text = shared_file(
+        {
+            "pinned": PINNED_WRONG,
+            "agrees": 'expect = { checks = ["shape", "agreement"] }\n',
+            "raising": RAISING,
+        },
+        f'differs = [{{ check = "values", what = ["output"] }}]\nreason = "{REASON}"',
+    )
+    text = text.replace(
+        RAISING, RAISING + '[[case.divergence]]\nraises = "TypeError"\nmatch = "nonsense"\nreason = "OWN"\n'
+    )
+    result = run(pytester, text)
+    result.assert_outcomes(xfailed=6, failed=3)
+    result.stdout.fnmatch_lines(["FAILED cases.toml::agrees[[]*"])
+    gone = "known divergence is gone: declared that values of output differs, but it does not"
+    assert result.stdout.str().count(gone) == 3, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["XFAIL cases.toml::raising[[]*[]] - known divergence: raises TypeError*OWN*"]
+    )

@@ -90,7 +90,7 @@ INVALID = [
         "unknown-top-level",
         'title = "x"\n' + case(),
         says="key 'title': unknown top-level key; "
-        "a case file holds [defaults], [[case]] and [[contract]] tables",
+        "a case file holds [defaults], [[case]], [[contract]] and [[divergence]] tables",
     ),
     bad("unknown-in-defaults", "[defaults]\nbach = 2\n" + case(), "defaults.bach"),
     bad("unknown-in-case", case("bach = 2\n"), "bach"),

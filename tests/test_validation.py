@@ -464,3 +464,60 @@ def test_a_broken_python_test_module_still_stops_the_run(pytester: pytest.Pytest
     result = forked.runpytest(pytester, "-p", "no:cacheprovider", "-p", "no:xdist")
     assert result.ret == 2, result.stdout.str()
     result.stdout.fnmatch_lines(["*Interrupted: 1 error during collection*"])
+
+
+# A file-wide [[divergence]] after the template's two cases: its header is on line 15.
+SHARED = TEMPLATE.format(body="") + "\n[[divergence]]\n{body}\n"
+SHARED_LINE = 15
+SHARED_OK = 'differs = [{ check = "agreement", what = ["output"] }]\nreason = "r"'
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "says"),
+    [
+        (
+            f'cases = ["fine", "nope"]\n{SHARED_OK}',
+            "cases[1]",
+            "'nope' is the id of no [[case]] of this file",
+        ),
+        (SHARED_OK.replace("differs", "diffrs"), "diffrs", "did you mean 'differs'?"),
+        (SHARED_OK.replace('reason = "r"', ""), "reason", "missing required key"),
+        (f'when = {{ tf = "2.16" }}\n{SHARED_OK}', "when.tf", "not a version specifier"),
+    ],
+    ids=["unknown case id", "misspelled key", "no reason", "bad specifier"],
+)
+def test_a_bad_file_wide_divergence_is_one_error_naming_it(
+    pytester: pytest.Pytester, body: str, key: str, says: str
+) -> None:
+    """Validated once, and named by its position and line, not by the cases it applies to."""
+    pytester.makefile(".toml", bad=SHARED.format(body=body))
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1, output
+    (line,) = error_lines(output, "bad.toml")
+    assert f"bad.toml:{SHARED_LINE}: [[divergence]] #1: key '{key}': " in line, line
+    assert says in line, line
+    if key == "cases[1]":  # docs/case-format.md shows this one
+        shown = "'nope' is the id of no [[case]] of this file (its cases: 'fine', 'the-bad-one')"
+        assert line.endswith(shown), line
+
+
+def test_a_file_wide_divergence_naming_another_layer_s_subject_names_the_case_and_the_table(
+    pytester: pytest.Pytester,
+) -> None:
+    """Subjects depend on the layer: checked per case, and the error says which table the case got it from."""
+    body = 'differs = [{ check = "agreement", what = ["state.c"] }]\nreason = "r"'
+    text = SHARED.format(body=body).replace('id = "the-bad-one"', 'id = "the-bad-one"\nlayer = "gru"')
+    pytester.makefile(".toml", bad=text)
+    result, output = run_collect(pytester)
+    assert result.parseoutcomes().get("errors") == 1, output
+    (line,) = error_lines(output, "bad.toml")
+    assert f"bad.toml:{BAD_LINE}: case 'the-bad-one': key 'divergence[0].differs[0].what[0]': " in line, line
+    assert "'state.c' names nothing check 'agreement' reports" in line, line
+    assert "(in the file's [[divergence]] #1, which this case gets)" in line, line
+
+
+def test_an_empty_list_of_file_wide_divergences_is_refused(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", bad="divergence = []\n" + TEMPLATE.format(body=""))
+    _result, output = run_collect(pytester)
+    (line,) = error_lines(output, "bad.toml")
+    assert "key 'divergence': 'divergence' must be one or more tables, written [[divergence]]" in line, line

@@ -22,7 +22,7 @@ from conformance.casefile import schema
 from conformance.casefile.build import build
 from conformance.casefile.case import Case, Contract
 from conformance.casefile.contracts import contract
-from conformance.casefile.divergences import refuse_fails
+from conformance.casefile.divergences import divergence, refuse_fails
 from conformance.casefile.fields import check
 from conformance.errors import CaseFileError
 
@@ -56,10 +56,11 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
     for key in data:
         if key not in schema.CASE_FILE.fields:  # type: ignore[operator]
             raise CaseFileError(
-                "unknown top-level key; a case file holds [defaults], [[case]] and [[contract]] tables",
+                "unknown top-level key; a case file holds [defaults], [[case]], [[contract]] and "
+                "[[divergence]] tables",
                 key=key,
             )
-    for key, table in (("case", "[[case]]"), ("contract", "[[contract]]")):
+    for key, table in (("case", "[[case]]"), ("contract", "[[contract]]"), ("divergence", "[[divergence]]")):
         if key in data and (not isinstance(data[key], list) or not data[key]):
             raise CaseFileError(f"'{key}' must be one or more tables, written {table}", key=key)
     if "case" not in data and "contract" not in data:
@@ -74,6 +75,7 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
         check(defaults, schema.DEFAULTS, "defaults")
     except CaseFileError as exc:
         raise exc.located(case="[defaults]") from None
+    shared = _shared_divergences(data, text)
     seen: set[str] = set()
     count = {"case": 0, "contract": 0}
     for kind, raw in [("case", r) for r in data.get("case", [])] + [
@@ -83,12 +85,14 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
         count[kind] += 1
         label = entry_id if isinstance(entry_id, str) else f"#{count[kind]}"
         line = lines.get(label, 0) or None
+        added: list[int] = []  # the file's [[divergence]] tables this case gets, after its own
         try:
             refuse_fails(raw, "")
             if kind == "contract":
                 check(raw, schema.CONTRACT, "")
             else:
                 raw = _merge(defaults, raw) if isinstance(raw, dict) else raw
+                raw, added = _with_shared(raw, shared)
                 check(raw, schema.CASE_WRITTEN, "")
             if entry_id in seen:
                 raise CaseFileError("duplicate id in this file", key="id")
@@ -98,7 +102,58 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
             else:
                 yield from _variants(raw, line or 0)
         except CaseFileError as exc:
+            _name_shared(exc, raw, added)
             raise exc.located(case=label, line=line, kind=kind) from None
+
+
+def _shared_divergences(data: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """The file's top-level [[divergence]] tables, each validated once (and named by its position in an
+    error): every ``cases`` entry must be the id of one of the file's [[case]] tables."""
+    tables = data.get("divergence", [])
+    ids = [c.get("id") for c in data.get("case", []) if isinstance(c, dict)]
+    headers = [
+        n for n, t in enumerate(text.splitlines(), start=1) if re.match(r"\s*\[\[\s*divergence\s*\]\]", t)
+    ]
+    for j, table in enumerate(tables):
+        try:
+            refuse_fails({"divergence": [table]}, "")
+            check(table, schema.SHARED_DIVERGENCE, "")
+            for i, case_id in enumerate(table.get("cases", [])):
+                if case_id not in ids:
+                    known = ", ".join(repr(c) for c in ids if isinstance(c, str)) or "none"
+                    raise CaseFileError(
+                        f"{case_id!r} is the id of no [[case]] of this file (its cases: {known})",
+                        key=f"cases[{i}]",
+                    )
+            divergence({k: v for k, v in table.items() if k != "cases"}, 0)
+        except CaseFileError as exc:
+            exc.key = re.sub(r"^divergence\[0\]\.?", "", exc.key or "") or exc.key
+            raise exc.located(
+                case=f"#{j + 1}",
+                kind="[[divergence]]",
+                line=headers[j] if len(headers) == len(tables) else None,
+            ) from None
+    return tables
+
+
+def _with_shared(raw: Any, shared: list[dict[str, Any]]) -> tuple[Any, list[int]]:
+    """The case with the file's divergences that apply to it added after its own; which ones they are."""
+    own = raw.get("divergence", []) if isinstance(raw, dict) else None
+    if not isinstance(own, list) or not shared:  # a malformed own list is the schema's to report
+        return raw, []
+    added = [j for j, d in enumerate(shared) if raw.get("id") in d.get("cases", [raw.get("id")])]
+    extra = [{k: v for k, v in shared[j].items() if k != "cases"} for j in added]
+    return {**raw, "divergence": [*own, *extra]}, added
+
+
+def _name_shared(exc: CaseFileError, raw: Any, added: list[int]) -> None:
+    """An error in a divergence this case got from the file names that [[divergence]] table."""
+    m = re.match(r"divergence\[(\d+)\](.*)", exc.key or "")
+    own = len(raw.get("divergence", [])) - len(added) if isinstance(raw, dict) else 0
+    if m and added and int(m.group(1)) >= own:
+        j = added[int(m.group(1)) - own]
+        exc.key = f"divergence[{j}]{m.group(2)}"
+        exc.message += f" (in the file's [[divergence]] #{j + 1}, which this case gets)"
 
 
 def _id_lines(text: str) -> dict[str, int]:

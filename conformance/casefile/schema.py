@@ -618,6 +618,24 @@ DEFAULTS = Field(
 CASE_WRITTEN = replace(CASE, fields=_CASE_FIELDS)
 REQUIRED_SIZES = _CASE_REQUIRED
 
+# A top-level [[divergence]]: declared once, added to the divergences of every case of the file it
+# applies to (all, or the ones `cases` names), where it is as strict as one written in the case.
+SHARED_DIVERGENCE = replace(
+    DIVERGENCE,
+    doc="A known divergence shared by the file's cases: added to each case's own divergences (every case, "
+    "or the ones 'cases' names), where it is checked as if the case declared it.",
+    fields={
+        "cases": Field(
+            "list",
+            "The ids of the file's cases it applies to (default: every case of the file).",
+            items=Field("string"),
+            min_items=1,
+            unique=True,
+        ),
+        **(DIVERGENCE.fields or {}),
+    },
+)
+
 CASE_FILE = Field(
     "table",
     "A conformance case file.",
@@ -626,6 +644,9 @@ CASE_FILE = Field(
         # As written: the sizes may come from [defaults], so the case checks them only after the merge.
         "case": Field("list", "The cases.", items=CASE_WRITTEN, min_items=1),
         "contract": Field("list", "API contracts.", items=CONTRACT, min_items=1),
+        "divergence": Field(
+            "list", "Known divergences shared by the file's cases.", items=SHARED_DIVERGENCE, min_items=1
+        ),
     },
     required=True,
 )
