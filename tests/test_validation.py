@@ -521,3 +521,14 @@ def test_an_empty_list_of_file_wide_divergences_is_refused(pytester: pytest.Pyte
     _result, output = run_collect(pytester)
     (line,) = error_lines(output, "bad.toml")
     assert "key 'divergence': 'divergence' must be one or more tables, written [[divergence]]" in line, line
+
+
+def test_a_file_wide_divergence_in_a_file_of_contracts_is_refused(pytester: pytest.Pytester) -> None:
+    """Contracts never get it: declared where no case can, it is an error, not a declaration of nothing."""
+    contract = '[[contract]]\nid = "k"\nlayer = "LSTMCell"\nargs = { units = 3 }\ncall = "get_config"\n'
+    pytester.makefile(".toml", bad=contract + "\n[[divergence]]\n" + SHARED_OK + "\n")
+    _result, output = run_collect(pytester)
+    (line,) = error_lines(output, "bad.toml")
+    assert "bad.toml:7: [[divergence]] #1: a file-wide divergence is added to the file's [[case]]" in line, (
+        line
+    )

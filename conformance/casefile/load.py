@@ -118,6 +118,11 @@ def _shared_divergences(data: dict[str, Any], text: str) -> list[dict[str, Any]]
         try:
             refuse_fails({"divergence": [table]}, "")
             check(table, schema.SHARED_DIVERGENCE, "")
+            if not ids:
+                raise CaseFileError(
+                    "a file-wide divergence is added to the file's [[case]] tables, and this file has none "
+                    "(a contract declares its own, as [[contract.divergence]])"
+                )
             for i, case_id in enumerate(table.get("cases", [])):
                 if case_id not in ids:
                     known = ", ".join(repr(c) for c in ids if isinstance(c, str)) or "none"
