@@ -906,6 +906,21 @@ def test_docs_name_every_allowed_value() -> None:
     assert not missing, f"docs/case-format.md does not mention allowed values: {', '.join(missing)}"
 
 
+@pytest.mark.parametrize("page", ["README.md", "docs/case-format.md"])
+def test_every_case_file_the_docs_show_loads(page: str, tmp_path: Path) -> None:
+    """A ```toml block with a [[case]] or [[contract]] table is a case file a reader copies: it loads (a
+    README example with a key the kit refuses went unnoticed once) and the JSON Schema accepts it."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.DOTALL)
+    whole = [b for b in blocks if re.search(r"^\[\[(case|contract)\]\]", b, flags=re.MULTILINE)]
+    assert whole, f"{page} shows no case file"
+    for block in whole:
+        path = tmp_path / "shown.toml"
+        path.write_text(block, encoding="utf-8")
+        assert casefile.load(path), block
+        assert schema_errors(block) == [], block
+
+
 def test_docs_complete_examples_are_valid(tmp_path: Path) -> None:
     """The docs' complete files (```toml blocks starting with #:schema) load and validate."""
     blocks = re.findall(r"```toml\n(#:schema .*?)```", DOCS.read_text(encoding="utf-8"), flags=re.DOTALL)
