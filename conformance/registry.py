@@ -249,11 +249,12 @@ CHECKS: tuple[CheckEntry, ...] = (
     ),
     CheckEntry(
         "dropout",
-        "training=True reproducible from a seed, and not the inference output",
+        "training=True reproducible from a seed, and not the inference output (equal to it where the case's "
+        "weights leave dropout no effect)",
         "conformance.checks.dropout:check",
         gate="options.dropping",
         requires="dropout or recurrent_dropout > 0",
-        subjects=("raised", "finite", "reproducible", "applied"),
+        subjects=("raised", "finite", "reproducible", "applied", "inert"),
     ),
     CheckEntry(
         "stateful",

@@ -22,6 +22,31 @@ options = { dropout = 0.4, recurrent_dropout = 0.4, return_sequences = true }
 layer = ["lstm", "gru", "simple_rnn"]
 """
 
+# The GRU of cases/options.toml whose update gate is saturated at 1: it only carries h, so no dropout mask
+# has anything to change and training=True must equal inference (expect.dropout_inert).
+INERT = """
+[[case]]
+id = "inert"
+layer = "gru"
+batch = 3
+timesteps = 5
+features = 2
+units = 2
+devices = ["cpu"]
+options = { dropout = 0.3, recurrent_dropout = 0.3, return_sequences = true, return_state = true }
+initial_state = { kind = "random" }
+expect = { dropout_inert = true, checks = ["agreement", "dropout"] }
+[case.weights]
+kind = "explicit"
+kernel = [[0.3, -0.2, 0.1, 0.4, -0.3, 0.2], [-0.1, 0.2, 0.3, -0.4, 0.1, 0.3]]
+recurrent_kernel = [[0.2, 0.1, -0.3, 0.1, 0.2, -0.1], [-0.2, 0.3, 0.1, 0.2, -0.1, 0.4]]
+bias = [[30.0, 30.0, 0.1, -0.1, 0.2, -0.2], [0.0, 0.0, 0.1, 0.1, -0.1, 0.1]]
+[[case.divergence]]
+when = { flavour = ["keras3"], keras = "<3.8" }
+differs = [{ check = "dropout", what = ["inert"] }]
+reason = "Keras 3.0 to 3.7 drop the GRU's carried state (keras#20276)"
+"""
+
 STATEFUL = """
 [[case]]
 id = "state"
@@ -61,6 +86,18 @@ BREAKAGES: dict[str, tuple[str, str, list[str]]] = {
         K.utils.set_random_seed = lambda seed: None
         """,
         ["*[[]dropout[]] not reproducible: two training=True runs from set_random_seed(1234) differ*"],
+    ),
+    "dropout reaches the carried state (keras#20276's kind)": (
+        INERT,
+        """
+        orig = K.layers.GRUCell.call
+        def call(self, inputs, states, *a, training=None, **kw):
+            if training:  # the state carried in is scaled, as a dropout mask on it would
+                states = [s * 0.5 for s in states] if isinstance(states, (list, tuple)) else states * 0.5
+            return orig(self, inputs, states, *a, training=training, **kw)
+        K.layers.GRUCell.call = call
+        """,
+        ["*[[]dropout[]] training=True output vs the inference output, where the case's weights leave*"],
     ),
     "reset_states keeps the carried state": (
         STATEFUL,
@@ -108,7 +145,9 @@ def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
     assert_breakage_reported(run_broken(pytester, text, patch), lines)
 
 
-@pytest.mark.parametrize(("text", "items"), [(DROPOUT, 6), (STATEFUL, 4)], ids=["dropout", "stateful"])
+@pytest.mark.parametrize(
+    ("text", "items"), [(DROPOUT, 6), (STATEFUL, 4), (INERT, 3)], ids=["dropout", "stateful", "inert"]
+)
 def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int) -> None:
     """The control: both checks pass on Keras as shipped, on every family and path listed (on Keras 2 the
     stateful victim is an xfail for its declared initial_state difference, which excuses nothing else)."""

@@ -192,6 +192,22 @@ BAD_CASES: dict[str, Bad] = {
         ("exactly one of 'raises'", "'differs'"),
     ),
     "neither raises nor differs": Bad(DIV + 'reason = "r"', "divergence[0]", ("exactly one of 'raises'",)),
+    "dropout_inert from a zero state": Bad(
+        "options = { dropout = 0.5 }\nexpect = { dropout_inert = true }",
+        "expect.dropout_inert",
+        ("dropout_inert needs a state to carry", "initial_state kind 'random'"),
+    ),
+    "dropout_inert with no dropout": Bad(
+        'initial_state = { kind = "random" }\nexpect = { dropout_inert = true }',
+        "expect.dropout_inert",
+        ("dropout_inert is what the dropout check asserts: it needs dropout or recurrent_dropout > 0",),
+    ),
+    "dropout_inert with the dropout check left out": Bad(
+        'options = { dropout = 0.5 }\ninitial_state = { kind = "random" }\n'
+        'expect = { dropout_inert = true, checks = ["shape"] }',
+        "expect.dropout_inert",
+        ("it needs 'dropout' in expect.checks",),
+    ),
     "missing reason": Bad(
         DIV + 'raises = "TypeError"\nmatch = "x"', "divergence[0].reason", ("missing required key",)
     ),

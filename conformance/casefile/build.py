@@ -68,6 +68,12 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
     contexts = _contexts(raw, options, init, mask, structure)
     out_units = (fam.output_units if fam else None) or u
     expect = _expect(raw.get("expect", {}), options, n_states, {**sizes, "output_units": out_units}, contexts)
+    if expect.dropout_inert and init.kind not in ("random", "explicit"):
+        raise CaseFileError(
+            "dropout_inert needs a state to carry: from zeros the carried state stays 0 whatever dropout "
+            "does to it; give initial_state kind 'random' (or 'explicit', non-zero)",
+            key="expect.dropout_inert",
+        )
     divergences = tuple(divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     if fam is not None:  # a custom cell's states and weights are known only when it is built
         check_subjects(divergences, fam.state_names, list(weight_shapes))
@@ -361,7 +367,13 @@ def _expect(
         raise CaseFileError(
             "tflite states what the TFLite conversion makes: add 'tflite' to saving", key="expect.tflite"
         )
+    if raw.get("dropout_inert") and "dropout" not in checks:
+        why = "dropout or recurrent_dropout > 0" if not on("dropout") else "'dropout' in expect.checks"
+        raise CaseFileError(
+            f"dropout_inert is what the dropout check asserts: it needs {why}", key="expect.dropout_inert"
+        )
     return Expect(
+        dropout_inert=bool(raw.get("dropout_inert", False)),
         saving=saving,
         tflite=raw.get("tflite"),
         checks=checks,

@@ -139,6 +139,7 @@ class Expect:
     kernel: str | None = None  # "fused" | "generic": the kernel the fused layer must run
     saving: tuple[str, ...] = ()  # saved-model formats to write and load back (round_trip, carry_over)
     tflite: str | None = None  # "fused" | "loop": what the TFLite converter must make of the layer
+    dropout_inert: bool = False  # training=True must equal inference: the weights leave dropout no effect
 
 
 @dataclass(frozen=True)

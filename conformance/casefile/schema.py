@@ -261,6 +261,13 @@ EXPECT = Field(
             "...) or 'loop' (a WHILE loop).",
             enum=("fused", "loop"),
         ),
+        "dropout_inert": Field(
+            "boolean",
+            "The case's weights leave dropout nothing to act on (gates saturated so the cell only carries "
+            "its state): the dropout check asserts that training=True equals the inference output, instead "
+            "of differing from it. Needs dropout or recurrent_dropout > 0.",
+            default=False,
+        ),
         "kernel": Field(
             "string",
             "The kernel the fused layer must run, as observed: 'fused' (the fused kernel its Keras has "
