@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from conformance import registry
-from conformance.casefile import schema
 from conformance.casefile.case import (
     LAYER_OPTIONS,
     Case,
@@ -28,6 +27,7 @@ from conformance.casefile.case import (
     Tolerance,
 )
 from conformance.casefile.divergences import check_subjects, divergence
+from conformance.casefile.schema import DEVICES, MAX_ELEMENTS, OPTION_KEYS, PATHS
 from conformance.errors import CaseFileError
 from conformance.families import Family, family, structures
 
@@ -41,7 +41,7 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
     custom = _custom(raw, layer)
     fam = None if custom else family(layer)
     sizes = _sizes(raw, variant)
-    paths = raw.get("paths", schema.PATHS)
+    paths = raw.get("paths", PATHS)
     options = _options(raw.get("options", {}), fam, paths, custom)
     structure = structures.from_case(raw)
     structure.refuse_custom(custom)
@@ -86,7 +86,7 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
         options=options,
         paths=tuple(paths),
         dtypes=tuple(raw.get("dtypes", ("float32",))),
-        devices=tuple(raw.get("devices", schema.DEVICES)),
+        devices=tuple(raw.get("devices", DEVICES)),
         inputs=inputs,
         weights=weights,
         initial_state=init,
@@ -161,10 +161,10 @@ def _sizes(raw: Mapping[str, Any], variant: str) -> dict[str, int]:
         sizes["batch"] * sizes["timesteps"] * max(sizes["features"], sizes["units"]),
         4 * sizes["units"] * max(sizes["features"], sizes["units"]),  # an LSTM's kernels (4 gates)
     )
-    if elements > schema.MAX_ELEMENTS:
+    if elements > MAX_ELEMENTS:
         raise CaseFileError(
             f"sizes {sizes} make {elements:,} elements in one tensor; the kit refuses more than "
-            f"{schema.MAX_ELEMENTS:,} (they would exhaust memory rather than test anything)",
+            f"{MAX_ELEMENTS:,} (they would exhaust memory rather than test anything)",
             key="matrix" if variant else max(sizes, key=lambda k: sizes[k]),
         )
     return sizes
@@ -178,7 +178,7 @@ def _default_seed(case_id: str, what: str) -> int:
 def _options(raw: dict[str, Any], fam: Family | None, paths: list[str], custom: CustomSpec | None) -> Options:
     """The family's options only: an option a family does not have is refused, never silently dropped."""
     if fam is not None:
-        takes = [n for n in schema.OPTION_KEYS if n in LAYER_OPTIONS or n in fam.cell_options]
+        takes = [n for n in OPTION_KEYS if n in LAYER_OPTIONS or n in fam.cell_options]
         for name in raw:
             if name not in takes:
                 raise CaseFileError(
@@ -223,7 +223,7 @@ def _custom(raw: dict[str, Any], layer: str) -> CustomSpec | None:
     if "custom" not in raw:
         raise CaseFileError("missing key: layer = 'custom' needs custom.cell = 'module:Class'", key="custom")
     spec = raw["custom"]
-    if "fused_layer" in raw.get("paths", schema.PATHS) and "layer" not in spec:
+    if "fused_layer" in raw.get("paths", PATHS) and "layer" not in spec:
         raise CaseFileError(
             "the fused_layer path needs custom.layer = 'module:Class' (or leave fused_layer out of paths)",
             key="custom.layer",

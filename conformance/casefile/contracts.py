@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from conformance.casefile import schema
 from conformance.casefile.case import Contract, Returns
 from conformance.casefile.divergences import contract_divergence, regex
+from conformance.casefile.schema import MAX_ELEMENTS
 from conformance.errors import CaseFileError
 
 
@@ -28,8 +28,8 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
     )
     if uses_inputs and "inputs" not in raw:
         raise CaseFileError("missing key: the call uses the inputs x, so give their shape", key="inputs")
-    if math.prod(raw.get("inputs", ())) > schema.MAX_ELEMENTS:
-        raise CaseFileError(f"more than {schema.MAX_ELEMENTS:,} elements in one tensor", key="inputs")
+    if math.prod(raw.get("inputs", ())) > MAX_ELEMENTS:
+        raise CaseFileError(f"more than {MAX_ELEMENTS:,} elements in one tensor", key="inputs")
     for name, value in raw.get("call_args", {}).items():
         for i, arg in enumerate(value if isinstance(value, list) else [value]):
             if isinstance(arg, dict) and ("numpy" in arg) == ("tensor" in arg):
@@ -38,9 +38,9 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
                     key=f"call_args.{name}" + (f"[{i}]" if isinstance(value, list) else ""),
                 )
             shape: list[int] = (arg.get("numpy") or arg.get("tensor") or []) if isinstance(arg, dict) else []
-            if math.prod(shape) > schema.MAX_ELEMENTS:
+            if math.prod(shape) > MAX_ELEMENTS:
                 raise CaseFileError(
-                    f"more than {schema.MAX_ELEMENTS:,} elements in one array",
+                    f"more than {MAX_ELEMENTS:,} elements in one array",
                     key=f"call_args.{name}" + (f"[{i}]" if isinstance(value, list) else ""),
                 )
     returns = None

@@ -15,8 +15,8 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance import registry
-from conformance.casefile import schema
 from conformance.casefile.case import Differs, Divergence, Returns
+from conformance.casefile.schema import PATHS
 from conformance.errors import CaseFileError
 
 _MIGRATE = (
@@ -72,7 +72,7 @@ def divergence(raw: dict[str, Any], index: int) -> Divergence:
         steps = tuple(sorted(entry["steps"])) if "steps" in entry else None
         differs.append(Differs(entry["check"], tuple(entry["what"]), steps, entry.get("match")))
     return Divergence(
-        paths=tuple(raw.get("paths", schema.PATHS)),
+        paths=tuple(raw.get("paths", PATHS)),
         differs=tuple(differs),
         instead=raw.get("instead"),
         **_conditions(raw, key),

@@ -18,12 +18,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from conformance.casefile import schema
 from conformance.casefile.build import build
 from conformance.casefile.case import Case, Contract
 from conformance.casefile.contracts import contract
 from conformance.casefile.divergences import divergence, refuse_fails
 from conformance.casefile.fields import check
+from conformance.casefile.schema import (
+    CASE_FILE,
+    CASE_WRITTEN,
+    CONTRACT,
+    DEFAULTS,
+    MAX_VARIANTS,
+    OPTION_KEYS,
+    SHARED_DIVERGENCE,
+)
 from conformance.errors import CaseFileError
 
 if sys.version_info >= (3, 11):
@@ -54,7 +62,7 @@ def load(path: Path) -> list[Case | Contract]:
 
 def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
     for key in data:
-        if key not in schema.CASE_FILE.fields:  # type: ignore[operator]
+        if key not in CASE_FILE.fields:  # type: ignore[operator]
             raise CaseFileError(
                 "unknown top-level key; a case file holds [defaults], [[case]], [[contract]] and "
                 "[[divergence]] tables",
@@ -72,7 +80,7 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
     defaults = data.get("defaults", {})
     try:
         refuse_fails(defaults, "defaults.")
-        check(defaults, schema.DEFAULTS, "defaults")
+        check(defaults, DEFAULTS, "defaults")
     except CaseFileError as exc:
         raise exc.located(case="[defaults]") from None
     shared = _shared_divergences(data, text)
@@ -89,11 +97,11 @@ def _entries(data: dict[str, Any], text: str) -> Iterator[Case | Contract]:
         try:
             refuse_fails(raw, "")
             if kind == "contract":
-                check(raw, schema.CONTRACT, "")
+                check(raw, CONTRACT, "")
             else:
                 raw = _merge(defaults, raw) if isinstance(raw, dict) else raw
                 raw, added = _with_shared(raw, shared)
-                check(raw, schema.CASE_WRITTEN, "")
+                check(raw, CASE_WRITTEN, "")
             if entry_id in seen:
                 raise CaseFileError("duplicate id in this file", key="id")
             seen.add(str(entry_id))
@@ -117,7 +125,7 @@ def _shared_divergences(data: dict[str, Any], text: str) -> list[dict[str, Any]]
     for j, table in enumerate(tables):
         try:
             refuse_fails({"divergence": [table]}, "")
-            check(table, schema.SHARED_DIVERGENCE, "")
+            check(table, SHARED_DIVERGENCE, "")
             if not ids:
                 raise CaseFileError(
                     "a file-wide divergence is added to the file's [[case]] tables, and this file has none "
@@ -186,14 +194,14 @@ def _variants(raw: dict[str, Any], line: int) -> Iterator[Case]:
     matrix = raw.pop("matrix", {})
     names = list(matrix)  # the schema has checked each axis's values against its key's type
     count = math.prod(len(matrix[n]) for n in names)
-    if count > schema.MAX_VARIANTS:
-        msg = f"{count:,} variants; the kit refuses more than {schema.MAX_VARIANTS:,}"
+    if count > MAX_VARIANTS:
+        msg = f"{count:,} variants; the kit refuses more than {MAX_VARIANTS:,}"
         raise CaseFileError(msg, key="matrix")
     for combo in itertools.product(*(matrix[n] for n in names)):
         variant = dict(raw)
         variant["options"] = dict(raw.get("options", {}))
         for name, value in zip(names, combo):
-            (variant["options"] if name in schema.OPTION_KEYS else variant)[name] = value
+            (variant["options"] if name in OPTION_KEYS else variant)[name] = value
         label = "-".join(f"{n}={_fmt(v)}" for n, v in zip(names, combo))
         yield build(variant, line, label)
 
