@@ -250,11 +250,11 @@ CHECKS: tuple[CheckEntry, ...] = (
     CheckEntry(
         "dropout",
         "training=True reproducible from a seed, and not the inference output (equal to it where the case's "
-        "weights leave dropout no effect)",
+        "weights leave dropout no effect; the same at every step where one input mask serves the sequence)",
         "conformance.checks.dropout:check",
         gate="options.dropping",
         requires="dropout or recurrent_dropout > 0",
-        subjects=("raised", "finite", "reproducible", "applied", "inert"),
+        subjects=("raised", "finite", "reproducible", "applied", "inert", "mask_in_time", "stateless"),
     ),
     CheckEntry(
         "stateful",

@@ -47,6 +47,37 @@ differs = [{ check = "dropout", what = ["inert"] }]
 reason = "Keras 3.0 to 3.7 drop the GRU's carried state (keras#20276)"
 """
 
+# cases/options.toml's LSTM that carries nothing from step to step, over inputs the same at every step:
+# with one input mask for the sequence, training=True gives the same output at every step
+# (expect.dropout_mask). Keras 2's fused layer draws a new mask per step (keras#19993), declared.
+MASK = """
+[[case]]
+id = "mask"
+layer = "lstm"
+batch = 3
+timesteps = 5
+features = 3
+units = 2
+devices = ["cpu"]
+inputs = { kind = "constant", value = 0.5 }
+options = { dropout = 0.5, return_sequences = true }
+expect = { dropout_mask = "per_sequence", checks = ["agreement", "dropout"] }
+[case.weights]
+kind = "explicit"
+kernel = [
+    [0.3, -0.2, 0.1, 0.4, 0.9, -0.6, 0.2, -0.1],
+    [-0.1, 0.2, 0.3, -0.4, -0.5, 0.7, 0.1, 0.3],
+    [0.2, 0.1, -0.3, 0.2, 0.4, 0.8, -0.2, 0.1],
+]
+recurrent_kernel = [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]
+bias = [30.0, 30.0, -30.0, -30.0, 0.1, -0.1, 30.0, 30.0]
+[[case.divergence]]
+when = { flavour = ["keras2", "tf_keras"] }
+paths = ["fused_layer"]
+differs = [{ check = "dropout", what = ["mask_in_time"] }]
+reason = "Keras 2's fused LSTM draws a new input mask at every step (keras#19993)"
+"""
+
 STATEFUL = """
 [[case]]
 id = "state"
@@ -99,6 +130,17 @@ BREAKAGES: dict[str, tuple[str, str, list[str]]] = {
         """,
         ["*[[]dropout[]] training=True output vs the inference output, where the case's weights leave*"],
     ),
+    "a new input dropout mask at every step (keras#19993's kind)": (
+        MASK,
+        """
+        orig = K.layers.LSTMCell.call
+        def call(self, inputs, states, *a, training=None, **kw):
+            self.reset_dropout_mask()  # forget the sequence's mask: the next step draws its own
+            return orig(self, inputs, states, *a, training=training, **kw)
+        K.layers.LSTMCell.call = call
+        """,
+        ["*[[]dropout[]] training=True output at each step vs at step 0, over inputs the same at every*"],
+    ),
     "reset_states keeps the carried state": (
         STATEFUL,
         """
@@ -146,7 +188,9 @@ def test_breakage_is_reported(pytester: pytest.Pytester, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "items"), [(DROPOUT, 6), (STATEFUL, 4), (INERT, 3)], ids=["dropout", "stateful", "inert"]
+    ("text", "items"),
+    [(DROPOUT, 6), (STATEFUL, 4), (INERT, 3), (MASK, 3)],
+    ids=["dropout", "stateful", "inert", "mask"],
 )
 def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int) -> None:
     """The control: both checks pass on Keras as shipped, on every family and path listed (on Keras 2 the
@@ -154,4 +198,35 @@ def test_unbroken_keras_passes(pytester: pytest.Pytester, text: str, items: int)
     outcomes = run_broken(pytester, text).parseoutcomes()
     assert outcomes.get("passed", 0) + outcomes.get("xfailed", 0) == items and not outcomes.get("failed"), (
         outcomes
+    )
+
+
+def _mask_case(paths: str, **replace: str) -> str:
+    """MASK without its declaration, on ``paths``, with text replaced (old=new pairs, in order)."""
+    text = MASK.split("[[case.divergence]]")[0].replace(
+        'devices = ["cpu"]', f'devices = ["cpu"]\npaths = {paths}'
+    )
+    for old, new in replace.values():
+        text = text.replace(old, new)
+    return text
+
+
+def test_a_mask_per_step_is_what_per_step_asks_for(pytester: pytest.Pytester) -> None:
+    """expect.dropout_mask = 'per_step' is the other side of the same observation: the cells, which reuse
+    one mask, fail it."""
+    text = _mask_case('["manual_loop", "rnn_wrapper"]', kind=('"per_sequence"', '"per_step"'))
+    result = run_broken(pytester, text)
+    assert result.parseoutcomes().get("failed") == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(["*[[]dropout[]] training=True output is the same at every step*'per_step'*"])
+
+
+def test_weights_that_carry_state_cannot_show_the_mask(pytester: pytest.Pytester) -> None:
+    """A recurrent kernel and a forget gate that keeps c make the output vary in time without dropout: the
+    check says it cannot read the mask (finding 'stateless') instead of passing or blaming Keras."""
+    zeros, halves = "[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]", "[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]"
+    text = _mask_case('["rnn_wrapper"]', recurrent=(zeros, halves), forget=("-30.0, -30.0", "0.0, 0.0"))
+    result = run_broken(pytester, text)
+    assert result.parseoutcomes().get("failed") == 1, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*[[]dropout[]] cannot read the dropout mask: the inference output already varies*"]
     )

@@ -48,6 +48,7 @@ class Bad:
 
 
 DIV = "[[case.divergence]]\n"
+CONST = 'inputs = { kind = "constant", value = 0.5 }\n'  # the same inputs at every step
 BAD_CASES: dict[str, Bad] = {
     # unknown keys, with a suggestion
     "unknown key in case": Bad(
@@ -207,6 +208,53 @@ BAD_CASES: dict[str, Bad] = {
         'expect = { dropout_inert = true, checks = ["shape"] }',
         "expect.dropout_inert",
         ("it needs 'dropout' in expect.checks",),
+    ),
+    "dropout_mask over random inputs": Bad(
+        'options = { dropout = 0.5, return_sequences = true }\nexpect = { dropout_mask = "per_sequence" }',
+        "expect.dropout_mask",
+        ("needs inputs that are the same at every step: inputs kind 'random' draws each step anew",),
+    ),
+    "dropout_mask over explicit inputs that change in time": Bad(
+        'inputs = { kind = "explicit", array = [[[0.5, 0.5], [0.5, 0.4]]] }\n'
+        "options = { dropout = 0.5, return_sequences = true }\n"
+        'expect = { dropout_mask = "per_sequence" }',
+        "expect.dropout_mask",
+        ("inputs.array differs between steps",),
+    ),
+    "dropout_mask with recurrent dropout alone": Bad(
+        CONST + "options = { recurrent_dropout = 0.5, return_sequences = true }\n"
+        'expect = { dropout_mask = "per_sequence" }',
+        "expect.dropout_mask",
+        ("it needs dropout > 0",),
+    ),
+    "dropout_mask with the last output only": Bad(
+        CONST + 'options = { dropout = 0.5 }\nexpect = { dropout_mask = "per_step" }',
+        "expect.dropout_mask",
+        ("it needs return_sequences = true",),
+    ),
+    "dropout_mask with the dropout check left out": Bad(
+        CONST + "options = { dropout = 0.5, return_sequences = true }\n"
+        'expect = { dropout_mask = "per_sequence", checks = ["shape"] }',
+        "expect.dropout_mask",
+        ("it needs 'dropout' in expect.checks",),
+    ),
+    "dropout_mask and dropout_inert": Bad(
+        CONST + 'initial_state = { kind = "random" }\noptions = { dropout = 0.5, return_sequences = true }\n'
+        'expect = { dropout_mask = "per_sequence", dropout_inert = true }',
+        "expect.dropout_mask",
+        ("dropout_inert says there is none",),
+    ),
+    "dropout_mask with a mask": Bad(
+        CONST + "options = { dropout = 0.5, return_sequences = true }\nmask = { lengths = [1] }\n"
+        'expect = { dropout_mask = "per_sequence" }',
+        "expect.dropout_mask",
+        ("needs every step's output",),
+    ),
+    "dropout_mask of an unknown kind": Bad(
+        CONST + "options = { dropout = 0.5, return_sequences = true }\n"
+        'expect = { dropout_mask = "per_batch" }',
+        "expect.dropout_mask",
+        ("per_sequence", "per_step"),
     ),
     "missing reason": Bad(
         DIV + 'raises = "TypeError"\nmatch = "x"', "divergence[0].reason", ("missing required key",)

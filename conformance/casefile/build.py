@@ -74,6 +74,8 @@ def build(raw: dict[str, Any], line: int, variant: str) -> Case:
             "does to it; give initial_state kind 'random' (or 'explicit', non-zero)",
             key="expect.dropout_inert",
         )
+    if expect.dropout_mask:
+        _constant_in_time(inputs, mask, t)
     divergences = tuple(divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
     if fam is not None:  # a custom cell's states and weights are known only when it is built
         check_subjects(divergences, fam.state_names, list(weight_shapes))
@@ -199,6 +201,32 @@ def _options(raw: dict[str, Any], fam: Family | None, paths: list[str], custom: 
             key="options.stateful",
         )
     return Options(**raw, given=frozenset(raw))
+
+
+def _constant_in_time(inputs: DataSpec, mask: MaskSpec | None, timesteps: int) -> None:
+    """expect.dropout_mask reads the mask off an output that changes in time only through dropout: the
+    inputs must be the same at every step and no step masked."""
+    key = "expect.dropout_mask"
+    if timesteps < 2:
+        raise CaseFileError("dropout_mask compares time steps: it needs timesteps >= 2", key=key)
+    if mask is not None:
+        raise CaseFileError(
+            "dropout_mask needs every step's output: a masked step outputs zeros or the step before", key=key
+        )
+    if inputs.kind == "explicit":
+        array = np.asarray(inputs.arrays["array"])
+        if not np.array_equal(array, np.broadcast_to(array[:, :1], array.shape)):
+            raise CaseFileError(
+                "dropout_mask needs inputs that are the same at every step: inputs.array differs between "
+                "steps (or use inputs kind 'constant')",
+                key=key,
+            )
+    elif inputs.kind != "constant":
+        raise CaseFileError(
+            f"dropout_mask needs inputs that are the same at every step: inputs kind {inputs.kind!r} draws "
+            "each step anew; use kind 'constant' (or 'explicit', the same values at every step)",
+            key=key,
+        )
 
 
 def _mask(raw: dict[str, Any], batch: int, timesteps: int) -> MaskSpec:
@@ -372,7 +400,25 @@ def _expect(
         raise CaseFileError(
             f"dropout_inert is what the dropout check asserts: it needs {why}", key="expect.dropout_inert"
         )
+    if raw.get("dropout_mask"):
+        key = "expect.dropout_mask"
+        if raw.get("dropout_inert"):
+            raise CaseFileError(
+                "dropout_mask reads the mask through its effect; dropout_inert says there is none: give one",
+                key=key,
+            )
+        if not options.dropout:
+            raise CaseFileError("dropout_mask is the input dropout's mask: it needs dropout > 0", key=key)
+        if "dropout" not in checks:
+            raise CaseFileError(
+                "dropout_mask is what the dropout check asserts: it needs 'dropout' in expect.checks", key=key
+            )
+        if not options.return_sequences:
+            raise CaseFileError(
+                "dropout_mask compares the output at every step: it needs return_sequences = true", key=key
+            )
     return Expect(
+        dropout_mask=raw.get("dropout_mask"),
         dropout_inert=bool(raw.get("dropout_inert", False)),
         saving=saving,
         tflite=raw.get("tflite"),

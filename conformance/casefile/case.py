@@ -140,6 +140,9 @@ class Expect:
     saving: tuple[str, ...] = ()  # saved-model formats to write and load back (round_trip, carry_over)
     tflite: str | None = None  # "fused" | "loop": what the TFLite converter must make of the layer
     dropout_inert: bool = False  # training=True must equal inference: the weights leave dropout no effect
+    # "per_sequence" | "per_step": how the input dropout mask varies in time, seen through weights that make
+    # each step's output depend on that step's input alone and inputs that are the same at every step
+    dropout_mask: str | None = None
 
 
 @dataclass(frozen=True)

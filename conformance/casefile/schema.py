@@ -268,6 +268,16 @@ EXPECT = Field(
             "of differing from it. Needs dropout or recurrent_dropout > 0.",
             default=False,
         ),
+        "dropout_mask": Field(
+            "string",
+            "How the input dropout mask varies in time: 'per_sequence' (one mask reused at every step) or "
+            "'per_step' (a new mask each step). Seen through the case's weights, which must make each step's "
+            "output depend on that step's input alone (no recurrent kernel; an LSTM's forget gate at 0, a "
+            "GRU's update gate at 0), and inputs that are the same at every step: the training=True output "
+            "is then the same at every step exactly when one mask serves the whole sequence. Needs dropout "
+            "> 0, return_sequences, constant inputs and no mask.",
+            enum=("per_sequence", "per_step"),
+        ),
         "kernel": Field(
             "string",
             "The kernel the fused layer must run, as observed: 'fused' (the fused kernel its Keras has "
