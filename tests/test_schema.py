@@ -327,8 +327,8 @@ INVALID = [
     bad("contract-inputs-zero", contract(WITH_X.replace("5", "0")), "inputs[1]"),
     bad("contract-args-value-a-table", contract("args = { units = { n = 3 } }\n"), "args.units"),
     bad(
-        "contract-cell-args-value-a-list",
-        contract('cell = { layer = "LSTMCell", args = { units = [3] } }\n'),
+        "contract-cell-args-value-a-list-not-a-shape",  # a list of positive integers is a shape
+        contract('cell = { layer = "LSTMCell", args = { units = [3, 0] } }\n'),
         "cell.args.units",
     ),
     bad(

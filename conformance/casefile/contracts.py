@@ -48,13 +48,13 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
         shapes = tuple(tuple(s) for s in expect["shapes"]) if "shapes" in expect else None
         returns = Returns(expect["returns"], expect.get("length"), shapes)
     divergences = tuple(contract_divergence(d, i) for i, d in enumerate(raw.get("divergence", [])))
-    cell = (raw["cell"]["layer"], dict(raw["cell"].get("args", {}))) if "cell" in raw else None
+    cell = (raw["cell"]["layer"], _kwargs(raw["cell"])) if "cell" in raw else None
     return Contract(
         id=raw["id"],
         source=Path(),
         line=line,
         layer=raw["layer"],
-        args=dict(raw.get("args", {})),
+        args=_kwargs(raw),
         call=raw["call"],
         call_args=dict(raw.get("call_args", {})),
         cell=cell,
@@ -67,3 +67,8 @@ def contract(raw: dict[str, Any], line: int) -> Contract:
         divergences=divergences,
         description=raw.get("description", ""),
     )
+
+
+def _kwargs(raw: dict[str, Any]) -> dict[str, Any]:
+    """Constructor keywords as a user spells them: a shape (a TOML list) is a tuple."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("args", {}).items()}

@@ -427,7 +427,12 @@ _ARG = Field("any_of", options=(*_SCALAR_ARG, _ARRAY_ARG, Field("list", items=_A
 _CLASS = Field(
     "string", "A class of keras.layers, e.g. 'LSTM', 'LSTMCell', 'RNN'.", pattern=r"[A-Z][A-Za-z0-9_]*"
 )
-_KWARGS = Field("table", "Keyword arguments, as spelled.", values=Field("any_of", options=_SCALAR_ARG))
+_SHAPE_ARG = Field(
+    "list", "A shape, passed as a tuple (batch_input_shape, ...).", items=Field("integer", minimum=1)
+)
+_KWARGS = Field(
+    "table", "Keyword arguments, as spelled.", values=Field("any_of", options=(*_SCALAR_ARG, _SHAPE_ARG))
+)
 
 CONTRACT = Field(
     "table",
